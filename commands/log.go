@@ -1,0 +1,156 @@
+// Package commands turns requests into events: load a stream, let the
+// domain decide, append with the expected revision. One file per command
+// family; this file holds the machinery they share.
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/eventstore"
+)
+
+// maxAttempts bounds how often a command is re-decided after losing a race
+// for its stream before the conflict is reported to the caller.
+const maxAttempts = 4
+
+// Meta is the envelope information a command carries into its events.
+type Meta struct {
+	// Actor is "account-<id>" or a service identity such as "service:runner".
+	Actor string
+	// CorrelationID is one per API request or schedule tick.
+	CorrelationID string
+	// CommandID identifies this command; event ids are derived from it so
+	// that a transport-level retry of the same append is idempotent.
+	CommandID uuid.UUID
+	// Now is the command's clock reading, stamped on its events.
+	Now time.Time
+}
+
+// Log appends domain events through the registry, so that every event that
+// reaches the store has a registered type and the current schema version.
+type Log struct {
+	store eventstore.Store
+	reg   *eventschemas.Registry
+}
+
+// NewLog returns a Log writing to store with the types of reg.
+func NewLog(store eventstore.Store, reg *eventschemas.Registry) *Log {
+	return &Log{store: store, reg: reg}
+}
+
+// Store returns the underlying event store.
+func (l *Log) Store() eventstore.Store { return l.store }
+
+// Registry returns the event schema registry.
+func (l *Log) Registry() *eventschemas.Registry { return l.reg }
+
+// Recorded is a decoded event with its envelope.
+type Recorded struct {
+	eventstore.Event
+	Payload eventschemas.Payload
+}
+
+// Load reads and decodes a whole stream. exists is false (and err nil) for
+// a stream that has never been written.
+func (l *Log) Load(ctx context.Context, stream string) (events []Recorded, exists bool, err error) {
+	raw, err := l.store.ReadStream(ctx, stream, eventstore.StreamQuery{})
+	if errors.Is(err, eventstore.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("load stream %q: %w", stream, err)
+	}
+	out := make([]Recorded, 0, len(raw))
+	for _, ev := range raw {
+		p, err := l.reg.Decode(ev.Type, ev.SchemaVersion, ev.Data)
+		if err != nil {
+			return nil, true, fmt.Errorf("load stream %q at revision %d: %w", stream, ev.Revision, err)
+		}
+		out = append(out, Recorded{Event: ev, Payload: p})
+	}
+	return out, true, nil
+}
+
+// Append encodes payloads and appends them to stream. Event ids derive from
+// meta.CommandID, the stream and the expected revision: the same decision
+// sent twice is written once, a new decision after a conflict gets new ids.
+func (l *Log) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision,
+	meta Meta, payloads ...eventschemas.Payload) (eventstore.AppendResult, error) {
+	if meta.CommandID == uuid.Nil {
+		meta.CommandID = uuid.New()
+	}
+	events := make([]eventstore.EventData, 0, len(payloads))
+	for i, p := range payloads {
+		typ, version, data, err := l.reg.Encode(p)
+		if err != nil {
+			return eventstore.AppendResult{}, fmt.Errorf("append to stream %q: %w", stream, err)
+		}
+		events = append(events, eventstore.EventData{
+			ID:            eventID(meta.CommandID, stream, expected, i),
+			Type:          typ,
+			SchemaVersion: version,
+			Data:          data,
+			OccurredAt:    meta.Now.UTC(),
+			Actor:         meta.Actor,
+			CorrelationID: meta.CorrelationID,
+			CausationID:   meta.CommandID.String(),
+		})
+	}
+	res, err := l.store.Append(ctx, stream, expected, events...)
+	if err != nil {
+		return res, fmt.Errorf("append to stream %q: %w", stream, err)
+	}
+	return res, nil
+}
+
+func eventID(command uuid.UUID, stream string, expected eventstore.ExpectedRevision, i int) uuid.UUID {
+	return uuid.NewSHA1(command, []byte(stream+"\x00"+expected.String()+"\x00"+strconv.Itoa(i)))
+}
+
+// Decide is a domain decision over the events already in a stream: it
+// returns the events to append, none when nothing changes, or an error that
+// refuses the command.
+type Decide func(history []Recorded, exists bool) ([]eventschemas.Payload, error)
+
+// Execute loads stream, decides and appends with the revision it loaded. On
+// losing a race it reloads and decides again, at most maxAttempts times,
+// then returns the *eventstore.ConflictError. With nothing to append it
+// returns the stream's current position and ok=false.
+func (l *Log) Execute(ctx context.Context, stream string, meta Meta, decide Decide) (res eventstore.AppendResult, ok bool, err error) {
+	for attempt := 1; ; attempt++ {
+		history, exists, err := l.Load(ctx, stream)
+		if err != nil {
+			return res, false, err
+		}
+		payloads, err := decide(history, exists)
+		if err != nil {
+			return res, false, err
+		}
+		if len(payloads) == 0 {
+			if exists {
+				last := history[len(history)-1]
+				res = eventstore.AppendResult{NextRevision: last.Revision, Position: last.Position}
+			}
+			return res, false, nil
+		}
+
+		expected := eventstore.NoStream()
+		if exists {
+			expected = eventstore.Exact(history[len(history)-1].Revision)
+		}
+		res, err = l.Append(ctx, stream, expected, meta, payloads...)
+		if err == nil {
+			return res, true, nil
+		}
+		if !errors.Is(err, eventstore.ErrConflict) || attempt == maxAttempts {
+			return res, false, err
+		}
+	}
+}
