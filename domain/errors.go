@@ -1,0 +1,156 @@
+// Package domain holds what the aggregates below it share: the error
+// categories that the API maps to HTTP statuses, the typed errors that
+// carry details, and the fold of a stream's history into a state.
+//
+// The aggregates themselves (account, department, catalog, feature, folder,
+// variable) are pure: no clock, no id generation, no I/O. Ids, names of
+// referenced objects and the acting account come in with each command.
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The error categories of a refused command. Every error a Decide returns
+// matches exactly one of them with errors.Is.
+var (
+	// ErrInvalid: the command's input is wrong (HTTP 400). The error names
+	// the fields through one or more *FieldError.
+	ErrInvalid = errors.New("invalid input")
+	// ErrForbidden: the actor may not do this (HTTP 403). A missing
+	// permission flag is a *PermissionError.
+	ErrForbidden = errors.New("forbidden")
+	// ErrNotFound: the object does not exist or was deleted (HTTP 404).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the object is not in the state the command expects,
+	// for example it already exists or another version was saved first
+	// (HTTP 409).
+	ErrConflict = errors.New("conflict")
+)
+
+// FieldError is an invalid value of one input field. It matches ErrInvalid.
+type FieldError struct {
+	// Field is the JSON name of the field, e.g. "feature_name" or
+	// "step_content".
+	Field string
+	// Step is the 1-based position of the step the field belongs to, or 0.
+	Step int
+	// Err is the reason; it may wrap an error of another package (the step
+	// catalogue's, for example).
+	Err error
+}
+
+// Error reads "step 3: step_content: <reason>" or "name: <reason>".
+func (e *FieldError) Error() string {
+	if e.Step > 0 {
+		return fmt.Sprintf("step %d: %s: %v", e.Step, e.Field, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Field, e.Err)
+}
+
+// Unwrap returns the reason.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+// Invalid returns a *FieldError for field with a formatted reason.
+func Invalid(field, format string, args ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// InvalidStep returns a *FieldError for a field of the step at the 1-based
+// position step.
+func InvalidStep(step int, field string, err error) error {
+	return &FieldError{Field: field, Step: step, Err: err}
+}
+
+// Fields returns every *FieldError in err's tree (through errors.Join and
+// %w wrapping), in order, so an API can name all invalid fields at once.
+func Fields(err error) []*FieldError {
+	var out []*FieldError
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if fe, ok := err.(*FieldError); ok {
+			out = append(out, fe)
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
+
+// PermissionError is a missing permission flag. It matches ErrForbidden.
+type PermissionError struct {
+	// Flags is the requirement as Cometa writes it: one flag or
+	// alternatives joined by "||", e.g. "view_accounts||view_accounts_panel".
+	Flags string
+}
+
+// Error reads "missing permission 'edit_feature'".
+func (e *PermissionError) Error() string {
+	return "missing permission '" + e.Flags + "'"
+}
+
+// Is makes errors.Is(err, ErrForbidden) true.
+func (e *PermissionError) Is(target error) bool { return target == ErrForbidden }
+
+// Forbidden returns an ErrForbidden error with a formatted reason.
+func Forbidden(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrForbidden)
+}
+
+// NotFound returns an ErrNotFound error naming the object, e.g.
+// "feature 12: not found".
+func NotFound(kind string, id int64) error {
+	return fmt.Errorf("%s %d: %w", kind, id, ErrNotFound)
+}
+
+// Conflict returns an ErrConflict error with a formatted reason.
+func Conflict(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrConflict)
+}
+
+// Category names the category of err ("invalid", "forbidden", "not_found",
+// "conflict") or returns "" for an error of none of them. It is meant for
+// metrics and logs; code should test with errors.Is.
+func Category(err error) string {
+	for _, c := range []struct {
+		name string
+		err  error
+	}{
+		{"invalid", ErrInvalid}, {"forbidden", ErrForbidden},
+		{"not_found", ErrNotFound}, {"conflict", ErrConflict},
+	} {
+		if errors.Is(err, c.err) {
+			return c.name
+		}
+	}
+	return ""
+}
+
+// RequireText returns s without surrounding white space, or a *FieldError
+// for field when nothing remains or the rest is longer than max runes.
+func RequireText(field, s string, max int) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return "", Invalid(field, "must not be empty")
+	case len([]rune(s)) > max:
+		return "", Invalid(field, "longer than %d characters", max)
+	}
+	return s, nil
+}

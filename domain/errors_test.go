@@ -1,0 +1,64 @@
+package domain_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cometa-es/cometa/domain"
+)
+
+func TestCategories(t *testing.T) {
+	t.Parallel()
+	catalogueErr := errors.New(`unknown step, closest is "Goto URL {url}"`)
+	tests := []struct {
+		err      error
+		category string
+		message  string
+	}{
+		{domain.Invalid("name", "must not be empty"), "invalid", "name: must not be empty"},
+		{domain.InvalidStep(3, "step_content", catalogueErr), "invalid",
+			`step 3: step_content: unknown step, closest is "Goto URL {url}"`},
+		{&domain.PermissionError{Flags: "a||b"}, "forbidden", "missing permission 'a||b'"},
+		{domain.Forbidden("not a member of department %d", 2), "forbidden",
+			"not a member of department 2: forbidden"},
+		{domain.NotFound("feature", 12), "not_found", "feature 12: not found"},
+		{domain.Conflict("feature %d exists", 12), "conflict", "feature 12 exists: conflict"},
+		{fmt.Errorf("save feature 12: %w", domain.NotFound("feature", 12)), "not_found",
+			"save feature 12: feature 12: not found"},
+		{errors.New("disk on fire"), "", "disk on fire"},
+	}
+	for _, tt := range tests {
+		if got := domain.Category(tt.err); got != tt.category {
+			t.Errorf("Category(%v) = %q, want %q", tt.err, got, tt.category)
+		}
+		if got := tt.err.Error(); got != tt.message {
+			t.Errorf("message %q, want %q", got, tt.message)
+		}
+	}
+	if !errors.Is(domain.InvalidStep(1, "step_content", catalogueErr), catalogueErr) {
+		t.Error("a step error does not unwrap to the catalogue's error")
+	}
+}
+
+func TestFieldsFindsEveryFieldError(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("create feature: %w", errors.Join(
+		domain.Invalid("feature_name", "must not be empty"),
+		errors.Join(domain.InvalidStep(2, "timeout", errors.New("negative"))),
+		errors.New("not a field"),
+		domain.Invalid("app_id", "required"),
+	))
+	var got []string
+	for _, fe := range domain.Fields(err) {
+		got = append(got, fmt.Sprintf("%d:%s", fe.Step, fe.Field))
+	}
+	if diff := cmp.Diff([]string{"0:feature_name", "2:timeout", "0:app_id"}, got); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+	if !errors.Is(err, domain.ErrInvalid) {
+		t.Error("joined field errors are not ErrInvalid")
+	}
+}
