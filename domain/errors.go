@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The error categories of a refused command. Every error a Decide returns
@@ -143,7 +145,8 @@ func Category(err error) string {
 }
 
 // RequireText returns s without surrounding white space, or a *FieldError
-// for field when nothing remains or the rest is longer than max runes.
+// for field when nothing remains, the rest is longer than max runes, or it
+// holds a control character (names are one line of text).
 func RequireText(field, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	switch {
@@ -151,6 +154,23 @@ func RequireText(field, s string, max int) (string, error) {
 		return "", Invalid(field, "must not be empty")
 	case len([]rune(s)) > max:
 		return "", Invalid(field, "longer than %d characters", max)
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return "", Invalid(field, "must not contain control characters")
+	case !utf8.ValidString(s):
+		return "", Invalid(field, "must be valid UTF-8")
 	}
 	return s, nil
+}
+
+// CheckFreeText returns a *FieldError for field when s, a text that may
+// span lines, is not valid UTF-8 or holds a NUL character (which
+// PostgreSQL cannot store).
+func CheckFreeText(field, s string) error {
+	switch {
+	case !utf8.ValidString(s):
+		return Invalid(field, "must be valid UTF-8")
+	case strings.IndexByte(s, 0) >= 0:
+		return Invalid(field, "must not contain NUL characters")
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -60,5 +61,61 @@ func TestFieldsFindsEveryFieldError(t *testing.T) {
 	}
 	if !errors.Is(err, domain.ErrInvalid) {
 		t.Error("joined field errors are not ErrInvalid")
+	}
+}
+
+func TestTextChecks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"  Zoë  ", "Zoë", true},
+		{"", "", false},
+		{"a\nb", "", false},
+		{"a\x00b", "", false},
+		{"\xff", "", false},
+		{"abcdef", "", false},
+	}
+	for _, tt := range tests {
+		got, err := domain.RequireText("name", tt.in, 5)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("RequireText(%q) = %q, %v", tt.in, got, err)
+		}
+	}
+	for in, ok := range map[string]bool{"line\nline": true, "nul\x00": false, "\xff": false} {
+		if err := domain.CheckFreeText("description", in); (err == nil) != ok {
+			t.Errorf("CheckFreeText(%q) = %v", in, err)
+		}
+	}
+}
+
+func TestRequireJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string
+		array    bool
+		ok       bool
+	}{
+		{"", "{}", false, true},
+		{` { "a" : 1 } `, `{"a":1}`, false, true},
+		{`[1]`, "", false, false},
+		{`{"a":`, "", false, false},
+		{`{"a":"\u0000"}`, "", false, false},
+		{`{"a":"\\u0000"}`, `{"a":"\\u0000"}`, false, true},
+		{"", "[]", true, true},
+		{`[ {"b": true} ]`, `[{"b":true}]`, true, true},
+		{`{}`, "", true, false},
+	}
+	for _, tt := range tests {
+		check := domain.RequireObject
+		if tt.array {
+			check = domain.RequireArray
+		}
+		got, err := check("f", json.RawMessage(tt.in))
+		if (err == nil) != tt.ok || string(got) != tt.want {
+			t.Errorf("check(%q) = %q, %v", tt.in, got, err)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cometa-es/cometa/domain"
+	"github.com/cometa-es/cometa/domain/access"
 	"github.com/cometa-es/cometa/eventschemas"
 )
 
@@ -93,4 +94,14 @@ func jsonEqual(a, b json.RawMessage) bool {
 		return bytes.Equal(a, b)
 	}
 	return bytes.Equal(ca.Bytes(), cb.Bytes())
+}
+
+// Account returns the actor of account id with the named default role and
+// departments. It panics on an unknown role: tables are written by hand.
+func Account(id int64, roleName string, departments ...int64) access.Actor {
+	a, err := access.Account(id, roleName, departments)
+	if err != nil {
+		panic(err)
+	}
+	return a
 }
