@@ -1,0 +1,223 @@
+package browser_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-rod/rod/lib/proto"
+
+	"github.com/cometa-es/cometa/runner/browser"
+)
+
+func testContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// launch starts a browser whose temp folder lives in a test folder, and
+// returns it with that folder.
+func launch(t *testing.T) (*browser.Browser, string) {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := browser.Launch(testContext(t), browser.Options{TempDir: dir})
+	if err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	return b, dir
+}
+
+// assertGone checks that no process of the browser is alive and that its
+// folder (and any other file under tempDir) is gone.
+func assertGone(t *testing.T, pgid int, marker, tempDir string) {
+	t.Helper()
+	live, err := browser.LiveProcesses(pgid, marker)
+	if err != nil {
+		t.Fatalf("LiveProcesses: %v", err)
+	}
+	if len(live) > 0 {
+		t.Errorf("processes alive after Close: %v", live)
+	}
+	if err := syscall.Kill(pgid, 0); err == nil {
+		if state := procState(pgid); state != "Z" {
+			t.Errorf("browser pid %d still exists in state %q", pgid, state)
+		}
+	}
+	entries, err := os.ReadDir(tempDir)
+	if err != nil {
+		t.Fatalf("read temp dir: %v", err)
+	}
+	for _, e := range entries {
+		t.Errorf("left behind in temp dir: %s", e.Name())
+	}
+}
+
+func procState(pid int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "gone"
+	}
+	for i := len(data) - 1; i >= 0; i-- {
+		if data[i] == ')' && i+2 < len(data) {
+			return string(data[i+2])
+		}
+	}
+	return "?"
+}
+
+func servePage(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><head><title>hello</title></head><body><p id="p">hi</p></body></html>`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func openPage(t *testing.T, b *browser.Browser, url string) {
+	t.Helper()
+	ctx := testContext(t)
+	page, err := b.Rod().Context(ctx).Page(proto.TargetCreateTarget{})
+	if err != nil {
+		t.Fatalf("Page: %v", err)
+	}
+	if err := page.Navigate(url); err != nil {
+		t.Fatalf("Navigate: %v", err)
+	}
+	if err := page.WaitLoad(); err != nil {
+		t.Fatalf("WaitLoad: %v", err)
+	}
+	title, err := page.Eval(`() => document.title`)
+	if err != nil || title.Value.Str() != "hello" {
+		t.Fatalf("title = %v, %v", title, err)
+	}
+}
+
+func TestLaunchAndClose(t *testing.T) {
+	t.Parallel()
+	b, dir := launch(t)
+	if b.PID() <= 0 || b.PGID() != b.PID() {
+		t.Fatalf("PID %d PGID %d", b.PID(), b.PGID())
+	}
+	if pgid, err := syscall.Getpgid(b.PID()); err != nil || pgid != b.PID() {
+		t.Fatalf("Getpgid(%d) = %d, %v; want the browser to lead its group", b.PID(), pgid, err)
+	}
+	if w, h := b.Size(); w != 1920 || h != 1080 {
+		t.Fatalf("Size = %dx%d", w, h)
+	}
+	openPage(t, b, servePage(t))
+	live, err := b.Processes()
+	if err != nil || len(live) < 2 {
+		t.Fatalf("Processes = %v, %v; want the browser and its helpers", live, err)
+	}
+
+	if err := b.Close(testContext(t)); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	assertGone(t, b.PGID(), b.Dir(), dir)
+	if err := b.Close(testContext(t)); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	select {
+	case <-b.Exited():
+	default:
+		t.Fatal("Exited not closed after Close")
+	}
+}
+
+func TestCloseAfterCrash(t *testing.T) {
+	t.Parallel()
+	b, dir := launch(t)
+	openPage(t, b, servePage(t))
+	if err := syscall.Kill(b.PID(), syscall.SIGKILL); err != nil {
+		t.Fatalf("kill: %v", err)
+	}
+	select {
+	case <-b.Exited():
+	case <-testContext(t).Done():
+		t.Fatal("Exited not closed after the browser was killed")
+	}
+	if err := b.Close(testContext(t)); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	assertGone(t, b.PGID(), b.Dir(), dir)
+}
+
+// A browser that does not answer Browser.close (stopped here) is killed
+// with its process group.
+func TestCloseKillsHungBrowser(t *testing.T) {
+	t.Parallel()
+	b, dir := launch(t)
+	openPage(t, b, servePage(t))
+	if err := syscall.Kill(b.PID(), syscall.SIGSTOP); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if err := b.Close(testContext(t)); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	assertGone(t, b.PGID(), b.Dir(), dir)
+}
+
+func TestLaunchBoundedByContext(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	b, err := browser.Launch(ctx, browser.Options{TempDir: dir})
+	if err == nil {
+		_ = b.Close(context.Background())
+		t.Fatal("Launch with a canceled context succeeded")
+	}
+	if !errors.Is(err, browser.ErrStart) {
+		t.Fatalf("err = %v, want ErrStart", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Fatalf("left behind: %v", entries)
+	}
+}
+
+func TestLaunchMissingBinary(t *testing.T) {
+	t.Parallel()
+	_, err := browser.Launch(testContext(t), browser.Options{Bin: "/nonexistent/chromium", TempDir: t.TempDir()})
+	if !errors.Is(err, browser.ErrStart) {
+		t.Fatalf("err = %v, want ErrStart", err)
+	}
+}
+
+func TestConnectRemote(t *testing.T) {
+	t.Parallel()
+	local, dir := launch(t)
+	url := servePage(t)
+
+	remote, err := browser.Connect(testContext(t), local.ControlURL(), browser.Options{})
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	if !remote.Remote() || remote.PID() != 0 {
+		t.Fatalf("Remote %v PID %d", remote.Remote(), remote.PID())
+	}
+	openPage(t, remote, url)
+	if err := remote.Close(testContext(t)); err != nil {
+		t.Fatalf("remote Close: %v", err)
+	}
+	// The remote browser keeps running; only the session's context is gone.
+	openPage(t, local, url)
+	if err := local.Close(testContext(t)); err != nil {
+		t.Fatalf("local Close: %v", err)
+	}
+	assertGone(t, local.PGID(), local.Dir(), dir)
+
+	if _, err := browser.Connect(testContext(t), "http://127.0.0.1:1/", browser.Options{}); !errors.Is(err, browser.ErrStart) {
+		t.Fatalf("Connect to a non-websocket URL: %v", err)
+	}
+}
