@@ -12,6 +12,7 @@ func Schemas() []Schema {
 		FeatureSchemas(),
 		FolderSchemas(),
 		VariableSchemas(),
+		scheduleSchemas(),
 	} {
 		all = append(all, area...)
 	}
