@@ -101,7 +101,8 @@ type Result struct {
 
 // Compare counts the pixels that differ between a and b, and draws the diff
 // image when wantDiff is set. Both images are read as straight RGBA with
-// 8 bits a channel, as pixelmatch reads what pngjs decodes.
+// 8 bits a channel, as pixelmatch reads what pngjs decodes. Large images are
+// compared by up to GOMAXPROCS goroutines; the result is the same.
 func Compare(a, b image.Image, opts Options, wantDiff bool) (Result, error) {
 	if err := opts.Validate(); err != nil {
 		return Result{}, err

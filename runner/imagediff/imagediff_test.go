@@ -335,3 +335,23 @@ func TestWebP(t *testing.T) {
 		t.Errorf("%d pixels marked red, DiffPixels = %d", marked, res.DiffPixels)
 	}
 }
+
+// TestStripsAgreeWithOnePass checks that sharing the rows out among
+// goroutines gives the count and diff image of a single pass.
+func TestStripsAgreeWithOnePass(t *testing.T) {
+	t.Parallel()
+	before, after := page(640, 480, false), page(640, 480, true)
+	opts := DefaultOptions()
+	got, err := Compare(before, after, opts, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]uint8, len(before.Pix))
+	n := matchRows(before.Pix, after.Pix, want, 640, 480, 0, 480, false, &opts)
+	if got.DiffPixels != n || n == 0 {
+		t.Errorf("DiffPixels = %d, one pass counts %d (want equal and non-zero)", got.DiffPixels, n)
+	}
+	if !bytes.Equal(got.Diff.Pix, want) {
+		t.Error("diff image differs from the one-pass diff image")
+	}
+}

@@ -3,6 +3,9 @@ package imagediff
 import (
 	"bytes"
 	"encoding/binary"
+	"runtime"
+	"sync"
+	"sync/atomic"
 )
 
 // maxYIQDelta is the largest possible YIQ distance between two colours
@@ -13,47 +16,90 @@ const maxYIQDelta = 35215
 // match is the comparison on packed straight RGBA buffers of w*h pixels. It
 // returns the number of differing pixels and, when out is not nil, draws the
 // diff image into it (packed RGBA, same size).
+//
+// Large images are cut into strips of rows that up to GOMAXPROCS goroutines
+// take in turn (changes cluster, so fixed halves would leave one goroutine
+// idle). A strip only writes its own pixels of out and only reads a and b,
+// so strips need no coordination and the count does not depend on the cut.
 func match(a, b, out []uint8, w, h int, o *Options) int {
-	if bytes.Equal(a, b) {
-		if out != nil && !o.DiffMask {
-			for i := 0; i < len(a); i += 4 {
-				drawGray(a, out, i, o.Alpha)
+	faded := !o.DiffMask && out != nil
+	equal := bytes.Equal(a, b)
+	if equal && !faded {
+		return 0
+	}
+
+	strips := (h + stripRows - 1) / stripRows
+	workers := min(runtime.GOMAXPROCS(0), maxWorkers, strips)
+	if workers <= 1 {
+		return matchRows(a, b, out, w, h, 0, h, equal, o)
+	}
+	var next, total atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			n := 0
+			for k := int(next.Add(1)) - 1; k < strips; k = int(next.Add(1)) - 1 {
+				n += matchRows(a, b, out, w, h, k*stripRows, min(h, (k+1)*stripRows), equal, o)
 			}
-		}
+			total.Add(int64(n))
+		})
+	}
+	wg.Wait()
+	return int(total.Load())
+}
+
+// stripRows is the height of the strips match shares out: small enough to
+// balance clustered changes, large enough that taking one costs nothing.
+// Past maxWorkers goroutines, memory bandwidth is the limit.
+const (
+	stripRows  = 32
+	maxWorkers = 8
+)
+
+// matchRows compares rows y0 to y1 (excluded). equal says that a and b are
+// known to be identical, leaving only the faded copy to draw.
+func matchRows(a, b, out []uint8, w, h, y0, y1 int, equal bool, o *Options) int {
+	faded := !o.DiffMask && out != nil
+	start, end := y0*w*4, y1*w*4
+	if equal {
+		fade(a, out, start, end, o.Alpha)
 		return 0
 	}
 
 	maxDelta := maxYIQDelta * o.Threshold * o.Threshold
+	fadedFrom := start // pixels from here to the current one still need fading
 	diff := 0
-	for y := range h {
-		for x := range w {
-			i := (y*w + x) * 4
-			delta := 0.0
-			if word(a, i) != word(b, i) {
-				delta = colorDelta(a, b, i, i, false)
-			}
-			if abs(delta) <= maxDelta {
-				if out != nil && !o.DiffMask {
-					drawGray(a, out, i, o.Alpha)
-				}
-				continue
-			}
-
-			if !o.IncludeAA && (antialiased(a, b, x, y, w, h) || antialiased(b, a, x, y, w, h)) {
-				if out != nil && !o.DiffMask {
-					drawPixel(out, i, o.AAColor.R, o.AAColor.G, o.AAColor.B)
-				}
-				continue
-			}
-			if out != nil {
-				c := o.DiffColor
-				if delta < 0 && o.DiffColorAlt != nil {
-					c = *o.DiffColorAlt
-				}
-				drawPixel(out, i, c.R, c.G, c.B)
-			}
-			diff++
+	for i := start; i+4 <= end; i += 4 {
+		if word(a, i) == word(b, i) {
+			continue
 		}
+		delta := colorDelta(a, b, i, i, false)
+		if abs(delta) <= maxDelta {
+			continue
+		}
+
+		if faded {
+			fade(a, out, fadedFrom, i, o.Alpha)
+			fadedFrom = i + 4
+		}
+		x, y := (i/4)%w, (i/4)/w
+		if !o.IncludeAA && (antialiased(a, b, x, y, w, h) || antialiased(b, a, x, y, w, h)) {
+			if faded {
+				drawPixel(out, i, o.AAColor.R, o.AAColor.G, o.AAColor.B)
+			}
+			continue
+		}
+		if out != nil {
+			c := o.DiffColor
+			if delta < 0 && o.DiffColorAlt != nil {
+				c = *o.DiffColorAlt
+			}
+			drawPixel(out, i, c.R, c.G, c.B)
+		}
+		diff++
+	}
+	if faded {
+		fade(a, out, fadedFrom, end, o.Alpha)
 	}
 	return diff
 }
@@ -128,13 +174,41 @@ func drawPixel(out []uint8, i int, r, g, b uint8) {
 	out[i], out[i+1], out[i+2], out[i+3] = r, g, b, 255
 }
 
-// drawGray paints the pixel at byte offset i of img as a grey of its
-// brightness, faded towards white by alpha and by the pixel's own opacity.
-// The fraction is dropped, as storing into pngjs's byte buffer does.
-func drawGray(img, out []uint8, i int, alpha float64) {
-	y := float64(float64(img[i])*0.29889531) + float64(float64(img[i+1])*0.58662247) +
-		float64(float64(img[i+2])*0.11448223)
-	v := 255 + float64(float64(y-255)*alpha)*float64(img[i+3])/255
-	g := uint8(v)
-	drawPixel(out, i, g, g, g)
+// fade paints the pixels of img from byte offset from up to to into out as
+// greys of their brightness, faded towards white by alpha and by each
+// pixel's own opacity.
+//
+// Screenshots are mostly runs of one colour and the conversion is the
+// costly part, so the last colour converted is remembered, and pixels are
+// taken two at a time so that a run costs one load and one store a pair.
+func fade(img, out []uint8, from, to int, alpha float64) {
+	var src, dst uint32
+	valid := false
+	i := from
+	for ; i+8 <= to; i += 8 {
+		p := img[i : i+8 : i+8]
+		pair := binary.LittleEndian.Uint64(p)
+		first, second := uint32(pair), uint32(pair>>32)
+		if !valid || first != src {
+			src, dst, valid = first, grey(p[:4], alpha), true
+		}
+		d := uint64(dst)
+		if second != src {
+			src, dst = second, grey(p[4:], alpha)
+		}
+		binary.LittleEndian.PutUint64(out[i:i+8:i+8], d|uint64(dst)<<32)
+	}
+	if i < to {
+		binary.LittleEndian.PutUint32(out[i:i+4:i+4], grey(img[i:i+4:i+4], alpha))
+	}
+}
+
+// grey is the faded grey of one straight RGBA pixel p as an opaque pixel
+// (little-endian RGBA). The fraction is dropped, as storing into pngjs's
+// byte buffer does.
+func grey(p []uint8, alpha float64) uint32 {
+	y := float64(float64(p[0])*0.29889531) + float64(float64(p[1])*0.58662247) +
+		float64(float64(p[2])*0.11448223)
+	g := uint32(uint8(255 + float64(float64(y-255)*alpha)*float64(p[3])/255))
+	return g | g<<8 | g<<16 | 0xff<<24
 }
