@@ -1,0 +1,196 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cometa-es/cometa/eventstore"
+)
+
+// after drops the events at or before pos: they are already in the tables.
+func after(pos eventstore.Position, events []eventstore.Event) []eventstore.Event {
+	for i, ev := range events {
+		if pos.Less(ev.Position) {
+			return events[i:]
+		}
+	}
+	return nil
+}
+
+// commit applies a batch for the live projector and returns the new
+// checkpoint. It never skips an event: an event that cannot be applied
+// (an *applyError) is recorded as a dead letter, the model is marked
+// failing, and the same event is tried again after a growing delay, for as
+// long as ctx lasts. The events before it are committed first. Transient
+// faults are retried the same way but leave no dead letter.
+func (m *Manager) commit(ctx context.Context, h *handler, cp checkpoint, batch []eventstore.Event,
+	state string) (checkpoint, error) {
+	batch = after(cp.pos, batch)
+	bo := backoff{min: m.opts.RetryMin, max: m.opts.RetryMax}
+	for len(batch) > 0 {
+		next, err := m.applyBatch(ctx, h, cp, batch, state)
+		if err == nil {
+			if cp.failure != nil {
+				m.logger.InfoContext(ctx, "read model recovered", "read_model", h.name,
+					"stream", cp.failure.Stream, "revision", cp.failure.Revision)
+			}
+			return next, nil
+		}
+		if ctx.Err() != nil {
+			return cp, ctx.Err()
+		}
+		if errors.Is(err, errMoved) {
+			return cp, err
+		}
+
+		var bad *applyError
+		switch {
+		case !errors.As(err, &bad):
+			m.logger.WarnContext(ctx, "projector batch failed, retrying",
+				"read_model", h.name, "events", len(batch), "err", err)
+		case bad.index > 0:
+			// Commit the events before the bad one, then meet it first.
+			next, err := m.applyBatch(ctx, h, cp, batch[:bad.index], stateCatchingUp)
+			if err == nil {
+				cp, batch = next, batch[bad.index:]
+				continue
+			}
+			if errors.Is(err, errMoved) || ctx.Err() != nil {
+				return cp, err
+			}
+			m.logger.WarnContext(ctx, "projector batch failed, retrying",
+				"read_model", h.name, "events", bad.index, "err", err)
+		default:
+			repeat := cp.failure != nil && cp.failure.EventID == bad.ev.ID
+			next, err := m.recordFailure(ctx, h, cp, bad)
+			switch {
+			case errors.Is(err, errMoved):
+				return cp, err
+			case err != nil:
+				m.logger.WarnContext(ctx, "dead letter not recorded", "read_model", h.name, "err", err)
+			case repeat:
+				cp = next
+				m.logger.WarnContext(ctx, "read model still failing", "read_model", h.name,
+					"stream", bad.ev.Stream, "revision", bad.ev.Revision, "err", bad.err)
+			default:
+				cp = next
+				m.logger.ErrorContext(ctx, "read model failing: event cannot be applied",
+					"read_model", h.name, "stream", bad.ev.Stream, "revision", bad.ev.Revision,
+					"event_type", bad.ev.Type, "event_id", bad.ev.ID, "err", bad.err)
+			}
+		}
+		if err := bo.wait(ctx); err != nil {
+			return cp, err
+		}
+	}
+	return cp, nil
+}
+
+// applyBatch applies events, all after from.pos, and moves the checkpoint
+// from from to the last of them in the same transaction. The transaction
+// first locks the checkpoint row and checks it still holds from, so a batch
+// can commit only on top of the state it was computed for.
+func (m *Manager) applyBatch(ctx context.Context, h *handler, from checkpoint,
+	events []eventstore.Event, state string) (checkpoint, error) {
+	items, err := h.decode(m.reg, events)
+	if err != nil {
+		return from, err
+	}
+
+	tx, err := m.pool.Begin(ctx)
+	if err != nil {
+		return from, fmt.Errorf("begin batch of read model %q: %w", h.name, err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := compareAndLock(ctx, tx, from); err != nil {
+		return from, err
+	}
+	if err := setSearchPath(ctx, tx, schemaOf(h.name)); err != nil {
+		return from, err
+	}
+	if index, err := h.apply(ctx, tx, items); err != nil {
+		return from, classify(events, index, err)
+	}
+
+	last := events[len(events)-1]
+	next := checkpoint{name: h.name, version: from.version, pos: last.Position,
+		occurredAt: last.OccurredAt, state: state}
+	if from.failure != nil {
+		if err := resolveDeadLetter(ctx, tx, h.name, from.failure); err != nil {
+			return from, err
+		}
+	}
+	if err := writeCheckpoint(ctx, tx, next); err != nil {
+		return from, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return from, fmt.Errorf("commit batch of read model %q: %w", h.name, err)
+	}
+	return next, nil
+}
+
+// recordFailure writes the dead letter for bad and marks the model failing
+// at it, without moving the checkpoint.
+func (m *Manager) recordFailure(ctx context.Context, h *handler, from checkpoint, bad *applyError) (checkpoint, error) {
+	tx, err := m.pool.Begin(ctx)
+	if err != nil {
+		return from, fmt.Errorf("record dead letter of read model %q: %w", h.name, err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := compareAndLock(ctx, tx, from); err != nil {
+		return from, err
+	}
+	if err := insertDeadLetter(ctx, tx, h.name, bad); err != nil {
+		return from, err
+	}
+	next := from
+	next.state = stateFailing
+	next.failure = failureOf(h.name, bad)
+	if err := writeCheckpoint(ctx, tx, next); err != nil {
+		return from, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return from, fmt.Errorf("record dead letter of read model %q: %w", h.name, err)
+	}
+	return next, nil
+}
+
+func failureOf(name string, bad *applyError) *FailingError {
+	return &FailingError{Name: name, Stream: bad.ev.Stream, Revision: bad.ev.Revision,
+		Position: bad.ev.Position, EventID: bad.ev.ID, Cause: bad.err.Error()}
+}
+
+// insertDeadLetter records a failed attempt at an event; a repeated failure
+// of the same event counts up its attempts.
+func insertDeadLetter(ctx context.Context, tx pgx.Tx, name string, bad *applyError) error {
+	commit, prepare, err := posArgs(bad.ev.Position)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO projections.dead_letters (name, event_id, stream, revision, commit_pos,
+			prepare_pos, event_type, error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (name, event_id) DO UPDATE SET error = excluded.error,
+			attempts = projections.dead_letters.attempts + 1, last_failed_at = now(),
+			resolved_at = NULL`,
+		name, bad.ev.ID, bad.ev.Stream, int64(bad.ev.Revision), commit, prepare, bad.ev.Type,
+		bad.err.Error())
+	if err != nil {
+		return fmt.Errorf("record dead letter of read model %q: %w", name, err)
+	}
+	return nil
+}
+
+// resolveDeadLetter notes that a dead-lettered event went through at last.
+func resolveDeadLetter(ctx context.Context, tx pgx.Tx, name string, f *FailingError) error {
+	_, err := tx.Exec(ctx, `UPDATE projections.dead_letters SET resolved_at = now()
+		WHERE name = $1 AND event_id = $2 AND resolved_at IS NULL`, name, f.EventID)
+	if err != nil {
+		return fmt.Errorf("resolve dead letter of read model %q: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,358 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cometa-es/cometa/eventstore"
+)
+
+// Progress is a rebuild's advance, reported after every page of events.
+type Progress struct {
+	Name string
+	// Events is the number of events read from the log so far.
+	Events int64
+	// Position is the position of the last event applied.
+	Position eventstore.Position
+	Elapsed  time.Duration
+	// Rate is Events per second of Elapsed.
+	Rate float64
+	// Done is set on the last report, after the swap.
+	Done bool
+}
+
+// RebuildResult describes a read model that was rebuilt and swapped in.
+type RebuildResult struct {
+	Name    string
+	Version int
+	Events  int64
+	// Position is the checkpoint the new tables were swapped in at.
+	Position eventstore.Position
+	// Checksum is the digest of the new tables at Position (see Checksum).
+	Checksum string
+	Duration time.Duration
+}
+
+// Rebuild replays the whole log into fresh tables for each named read model
+// (all when names is empty), one model after the other, and swaps them in.
+// progress, when not nil, is called after every page.
+//
+// It works while projectors run, in this process or another: the new tables
+// are built in schema rm_<name>__rebuild from large pages of ReadAll, with
+// synchronous_commit off (a crash only loses a rebuild that starts over).
+// Once the log is exhausted, one transaction locks the model's checkpoint
+// row, which keeps the live projector out, applies whatever the live
+// projector had got further, renames the schemas and writes the new
+// checkpoint. The live projector's next batch then finds the checkpoint
+// moved and resubscribes from it, so no event is lost or applied twice.
+// The old tables are dropped after the swap. A second rebuild of the same
+// model at the same time is ErrBusy.
+func (m *Manager) Rebuild(ctx context.Context, progress func(Progress), names ...string) ([]RebuildResult, error) {
+	hs, err := m.lookup(names)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild: %w", err)
+	}
+	if err := m.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	results := make([]RebuildResult, 0, len(hs))
+	for _, h := range hs {
+		res, err := m.rebuild(ctx, h, progress, false)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// rebuild rebuilds one model. At start-up (startup set) a failure to apply
+// an event also marks the model failing, since it then has no tables that
+// could serve.
+func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progress), startup bool) (RebuildResult, error) {
+	start := time.Now()
+	res := RebuildResult{Name: h.name, Version: h.version}
+	unlock, err := m.lockRebuild(ctx, h.name)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+
+	if err := m.prepareRebuild(ctx, h); err != nil {
+		return res, err
+	}
+	swapped := false
+	defer func() {
+		if !swapped {
+			m.discardRebuild(ctx, h)
+		}
+	}()
+
+	var last eventstore.Event
+	for {
+		page, err := m.log.ReadAll(ctx, last.Position, m.opts.RebuildPageSize)
+		if err != nil {
+			return res, fmt.Errorf("rebuild read model %q: read log after %s: %w", h.name, posString(last.Position), err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if err := m.applyRebuildPage(ctx, h, page, res.Events+int64(len(page))); err != nil {
+			return res, m.rebuildFailed(ctx, h, err, startup)
+		}
+		res.Events += int64(len(page))
+		last = page[len(page)-1]
+		report(progress, h.name, res.Events, last.Position, start, false)
+		if len(page) < m.opts.RebuildPageSize {
+			break
+		}
+	}
+
+	res.Position, res.Checksum, res.Events, err = m.swap(ctx, h, last, res.Events)
+	if err != nil {
+		return res, m.rebuildFailed(ctx, h, err, startup)
+	}
+	swapped = true
+	m.dropSchema(ctx, retiredSchemaOf(h.name))
+	res.Duration = time.Since(start)
+	report(progress, h.name, res.Events, res.Position, start, true)
+	m.logger.InfoContext(ctx, "read model rebuilt", "read_model", h.name, "version", h.version,
+		"events", res.Events, "duration", res.Duration, "checksum", res.Checksum)
+	return res, nil
+}
+
+func report(progress func(Progress), name string, events int64, pos eventstore.Position, start time.Time, done bool) {
+	if progress == nil {
+		return
+	}
+	elapsed := time.Since(start)
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(events) / elapsed.Seconds()
+	}
+	progress(Progress{Name: name, Events: events, Position: pos, Elapsed: elapsed, Rate: rate, Done: done})
+}
+
+// lockRebuild takes the model's rebuild lock on a connection of its own, so
+// that the lock dies with the session whatever happens; unlock closes it.
+func (m *Manager) lockRebuild(ctx context.Context, name string) (unlock func(), err error) {
+	conn, err := pgx.ConnectConfig(ctx, m.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("rebuild read model %q: connect: %w", name, err)
+	}
+	closeConn := func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}
+	var ok bool
+	err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", rebuildSpace, lockKey(name)).Scan(&ok)
+	if err != nil {
+		closeConn()
+		return nil, fmt.Errorf("rebuild read model %q: take rebuild lock: %w", name, err)
+	}
+	if !ok {
+		closeConn()
+		return nil, fmt.Errorf("rebuild read model %q: %w", name, ErrBusy)
+	}
+	return closeConn, nil
+}
+
+// prepareRebuild creates the empty rebuild schema with the model's DDL and
+// its progress row, after dropping what a crashed rebuild left behind.
+func (m *Manager) prepareRebuild(ctx context.Context, h *handler) error {
+	schema := rebuildSchemaOf(h.name)
+	err := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+		for _, s := range []string{schema, retiredSchemaOf(h.name)} {
+			if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{s}.Sanitize()+" CASCADE"); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+			return err
+		}
+		if err := setSearchPath(ctx, tx, schema); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, h.model.DDL()); err != nil {
+			return fmt.Errorf("run DDL: %w", err)
+		}
+		_, err := tx.Exec(ctx, `
+			INSERT INTO projections.rebuilds (name, version) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET version = excluded.version, events = 0,
+				commit_pos = 0, prepare_pos = 0, started_at = now(), updated_at = now()`,
+			h.name, h.version)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild read model %q: prepare schema %s: %w", h.name, schema, err)
+	}
+	return nil
+}
+
+// applyRebuildPage applies one page of the log to the rebuild schema and
+// records the progress, in one transaction.
+func (m *Manager) applyRebuildPage(ctx context.Context, h *handler, page []eventstore.Event, total int64) error {
+	items, err := h.decode(m.reg, page)
+	if err != nil {
+		return err
+	}
+	last := page[len(page)-1]
+	commit, prepare, err := posArgs(last.Position)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			return err
+		}
+		if err := setSearchPath(ctx, tx, rebuildSchemaOf(h.name)); err != nil {
+			return err
+		}
+		if index, err := h.apply(ctx, tx, items); err != nil {
+			return classify(page, index, err)
+		}
+		_, err := tx.Exec(ctx, `UPDATE projections.rebuilds SET events = $2, commit_pos = $3,
+			prepare_pos = $4, updated_at = now() WHERE name = $1`, h.name, total, commit, prepare)
+		return err
+	})
+}
+
+// swap brings the rebuilt tables level with the live checkpoint and swaps
+// them in, all in one transaction holding the checkpoint row lock. It
+// returns the new checkpoint, the checksum of the new tables there and the
+// number of events applied in all.
+func (m *Manager) swap(ctx context.Context, h *handler, last eventstore.Event, events int64) (
+	pos eventstore.Position, sum string, total int64, err error) {
+	tx, err := m.pool.Begin(ctx)
+	if err != nil {
+		return pos, "", events, fmt.Errorf("swap read model %q: %w", h.name, err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	live, ok, err := lockCheckpoint(ctx, tx, h.name)
+	if err != nil {
+		return pos, "", events, err
+	}
+	if err := setSearchPath(ctx, tx, rebuildSchemaOf(h.name)); err != nil {
+		return pos, "", events, err
+	}
+	for ok && last.Position.Less(live.pos) {
+		page, err := m.log.ReadAll(ctx, last.Position, m.opts.RebuildPageSize)
+		if err != nil {
+			return pos, "", events, fmt.Errorf("swap read model %q: read log after %s: %w", h.name, posString(last.Position), err)
+		}
+		if len(page) == 0 {
+			return pos, "", events, fmt.Errorf("swap read model %q: log ends at %s before checkpoint %s",
+				h.name, posString(last.Position), posString(live.pos))
+		}
+		items, err := h.decode(m.reg, page)
+		if err != nil {
+			return pos, "", events, err
+		}
+		if index, err := h.apply(ctx, tx, items); err != nil {
+			return pos, "", events, classify(page, index, err)
+		}
+		events += int64(len(page))
+		last = page[len(page)-1]
+	}
+
+	if sum, err = checksumSchema(ctx, tx, rebuildSchemaOf(h.name)); err != nil {
+		return pos, "", events, err
+	}
+	exists, err := schemaExists(ctx, tx, schemaOf(h.name))
+	if err != nil {
+		return pos, "", events, err
+	}
+	if exists {
+		if err := renameSchema(ctx, tx, schemaOf(h.name), retiredSchemaOf(h.name)); err != nil {
+			return pos, "", events, err
+		}
+	}
+	if err := renameSchema(ctx, tx, rebuildSchemaOf(h.name), schemaOf(h.name)); err != nil {
+		return pos, "", events, err
+	}
+	next := checkpoint{name: h.name, version: h.version, pos: last.Position,
+		occurredAt: last.OccurredAt, state: stateCatchingUp}
+	if err := writeCheckpoint(ctx, tx, next); err != nil {
+		return pos, "", events, err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM projections.rebuilds WHERE name = $1", h.name); err != nil {
+		return pos, "", events, fmt.Errorf("swap read model %q: %w", h.name, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return pos, "", events, fmt.Errorf("swap read model %q: commit: %w", h.name, err)
+	}
+	return next.pos, sum, events, nil
+}
+
+// rebuildFailed records an event that stopped a rebuild as a dead letter
+// (and, at start-up, marks the model failing at it) and returns the error
+// to report.
+func (m *Manager) rebuildFailed(ctx context.Context, h *handler, err error, startup bool) error {
+	var bad *applyError
+	if !errors.As(err, &bad) || ctx.Err() != nil {
+		return fmt.Errorf("rebuild read model %q: %w", h.name, err)
+	}
+	failure := failureOf(h.name, bad)
+	rerr := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+		if err := insertDeadLetter(ctx, tx, h.name, bad); err != nil {
+			return err
+		}
+		if !startup {
+			return nil
+		}
+		cp, ok, err := lockCheckpoint(ctx, tx, h.name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			cp = checkpoint{name: h.name, version: h.version}
+		}
+		cp.state, cp.failure = stateFailing, failure
+		return writeCheckpoint(ctx, tx, cp)
+	})
+	if rerr != nil {
+		m.logger.WarnContext(ctx, "dead letter not recorded", "read_model", h.name, "err", rerr)
+	}
+	m.logger.ErrorContext(ctx, "read model rebuild stopped: event cannot be applied",
+		"read_model", h.name, "stream", bad.ev.Stream, "revision", bad.ev.Revision,
+		"event_type", bad.ev.Type, "event_id", bad.ev.ID, "err", bad.err)
+	return fmt.Errorf("rebuild read model %q: %w", h.name, failure)
+}
+
+// discardRebuild drops an unfinished rebuild's schema and progress row.
+func (m *Manager) discardRebuild(ctx context.Context, h *handler) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	m.dropSchema(ctx, rebuildSchemaOf(h.name))
+	if _, err := m.pool.Exec(ctx, "DELETE FROM projections.rebuilds WHERE name = $1", h.name); err != nil {
+		m.logger.WarnContext(ctx, "rebuild progress row not removed", "read_model", h.name, "err", err)
+	}
+}
+
+func (m *Manager) dropSchema(ctx context.Context, schema string) {
+	if _, err := m.pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		m.logger.WarnContext(ctx, "schema not dropped", "schema", schema, "err", err)
+	}
+}
+
+func renameSchema(ctx context.Context, tx pgx.Tx, from, to string) error {
+	_, err := tx.Exec(ctx, "ALTER SCHEMA "+pgx.Identifier{from}.Sanitize()+" RENAME TO "+pgx.Identifier{to}.Sanitize())
+	if err != nil {
+		return fmt.Errorf("rename schema %s to %s: %w", from, to, err)
+	}
+	return nil
+}
+
+func schemaExists(ctx context.Context, q queryer, schema string) (bool, error) {
+	var ok bool
+	err := q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("look up schema %s: %w", schema, err)
+	}
+	return ok, nil
+}
