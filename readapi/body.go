@@ -1,0 +1,102 @@
+package readapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// decodeOptions tune decodeBody for one endpoint.
+type decodeOptions struct {
+	// optional allows an empty body (the zero value is decoded).
+	optional bool
+	// strict refuses fields the target does not know. Cometa's UI sends
+	// whole objects back, so most endpoints ignore unknown fields.
+	strict bool
+}
+
+// decodeBody reads the request's JSON body into v. A body that is not JSON
+// (by Content-Type) is errUnsupportedMedia; malformed JSON, a value of the
+// wrong type or trailing data is errBadRequest naming the field.
+func decodeBody(c *fiber.Ctx, v any, opts decodeOptions) error {
+	body := c.Body()
+	if len(bytes.TrimSpace(body)) == 0 {
+		if opts.optional {
+			return nil
+		}
+		return fmt.Errorf("request body is required (JSON): %w", errBadRequest)
+	}
+	if ct := c.Get(fiber.HeaderContentType); !isJSONType(ct) {
+		if ct == "" {
+			ct = "none"
+		}
+		return fmt.Errorf("content type %q: send application/json: %w", ct, errUnsupportedMedia)
+	}
+	return decodeJSON(body, v, opts.strict)
+}
+
+// decodeJSON is the body-independent part of decodeBody, also used for
+// JSON carried in query parameters.
+func decodeJSON(data []byte, v any, strict bool) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", describeJSONError(err), errBadRequest)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("unexpected data after the JSON value: %w", errBadRequest)
+	}
+	return nil
+}
+
+func isJSONType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == fiber.MIMEApplicationJSON || strings.HasSuffix(mt, "+json")
+}
+
+// describeJSONError turns encoding/json's errors into messages that name
+// the field and the expected type.
+func describeJSONError(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, syntax)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return fmt.Sprintf("%s: expected %s, got %s", field, jsonTypeName(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "malformed JSON: unexpected end of input"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	default:
+		return "malformed JSON: " + err.Error()
+	}
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64",
+		"float32", "float64":
+		return "number"
+	case "slice", "array":
+		return "array"
+	case "map", "struct":
+		return "object"
+	case "bool":
+		return "boolean"
+	default:
+		return kind
+	}
+}

@@ -1,0 +1,103 @@
+// Package readapi is Cometa's REST API on fiber: one file per resource, an
+// authentication middleware, and one table from error categories to HTTP
+// statuses. Reads query the read models; writes call commands and wait for
+// the read models to catch up before answering.
+package readapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/cometa-es/cometa/domain"
+	"github.com/cometa-es/cometa/eventstore"
+)
+
+// statusTable maps error categories to HTTP statuses. The first match
+// wins, so the more specific categories come first.
+var statusTable = []struct {
+	err    error
+	status int
+}{
+	{errUnauthenticated, fiber.StatusUnauthorized},
+	{domain.ErrInvalid, fiber.StatusBadRequest},
+	{errBadRequest, fiber.StatusBadRequest},
+	{domain.ErrForbidden, fiber.StatusForbidden},
+	{domain.ErrNotFound, fiber.StatusNotFound},
+	{domain.ErrConflict, fiber.StatusConflict},
+	{eventstore.ErrConflict, fiber.StatusConflict},
+	{errUnsupportedMedia, fiber.StatusUnsupportedMediaType},
+	{eventstore.ErrUnavailable, fiber.StatusServiceUnavailable},
+	{context.DeadlineExceeded, fiber.StatusServiceUnavailable},
+}
+
+var (
+	// errUnauthenticated: no or an unknown bearer token.
+	errUnauthenticated = errors.New("authentication required")
+	// errBadRequest: the request cannot be read (malformed JSON, a value
+	// of the wrong type, a missing body).
+	errBadRequest = errors.New("bad request")
+	// errUnsupportedMedia: a body that is not JSON.
+	errUnsupportedMedia = errors.New("unsupported media type")
+)
+
+// fieldProblem is one invalid field in a 400 answer.
+type fieldProblem struct {
+	Field string `json:"field"`
+	Step  int    `json:"step,omitempty"`
+	Error string `json:"error"`
+}
+
+// ErrorHandler answers every error as JSON in Cometa's shape,
+// {"success": false, "error": "..."}, with the status of its category. A
+// 400 also lists the invalid fields. The cause of a 500 is logged and never
+// sent. It is the fiber app's ErrorHandler, so no text/plain page (not even
+// fiber's own for malformed bodies or unknown routes) reaches a client.
+func ErrorHandler(logger *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		status, body := errorBody(err)
+		if status == fiber.StatusInternalServerError {
+			logger.ErrorContext(c.UserContext(), "request failed",
+				"method", c.Method(), "path", c.Path(), "err", err)
+		}
+		return c.Status(status).JSON(body)
+	}
+}
+
+func errorBody(err error) (int, fiber.Map) {
+	var ferr *fiber.Error
+	if errors.As(err, &ferr) {
+		return ferr.Code, fiber.Map{"success": false, "error": ferr.Message}
+	}
+
+	var perm *domain.PermissionError
+	if errors.As(err, &perm) {
+		// Cometa's exact wording, which its UI shows as it is.
+		return fiber.StatusForbidden, fiber.Map{
+			"success": false, "error": "Missing permission '" + perm.Flags + "'.",
+		}
+	}
+
+	status := fiber.StatusInternalServerError
+	for _, row := range statusTable {
+		if errors.Is(err, row.err) {
+			status = row.status
+			break
+		}
+	}
+	if status == fiber.StatusInternalServerError {
+		return status, fiber.Map{"success": false, "error": "internal server error"}
+	}
+
+	body := fiber.Map{"success": false, "error": err.Error()}
+	if fields := domain.Fields(err); len(fields) > 0 {
+		problems := make([]fieldProblem, 0, len(fields))
+		for _, f := range fields {
+			problems = append(problems, fieldProblem{Field: f.Field, Step: f.Step, Error: f.Err.Error()})
+		}
+		body["fields"] = problems
+	}
+	return status, body
+}
