@@ -26,9 +26,16 @@ var errSubscriptionClosed = errors.New("subscription closed")
 
 // SubscribeAll delivers the log after the position after: pages of history
 // first, then new events as they become visible, woken by the listener.
+// The first page is read before it returns, so an unreachable database
+// fails the call itself.
 func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position) (eventstore.Subscription, error) {
 	w, err := s.listener.add(ctx)
 	if err != nil {
+		return nil, fault(ctx, "subscribe to the log", err)
+	}
+	first, err := s.readAll(ctx, after, pageSize)
+	if err != nil {
+		s.listener.remove(w)
 		return nil, fault(ctx, "subscribe to the log", err)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -41,23 +48,25 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position) (ev
 		defer close(sub.done)
 		defer s.listener.remove(w)
 		s.logger.DebugContext(ctx, "subscription started", "after", after)
-		sub.err = s.follow(ctx, after, w, sub.pages)
+		sub.err = s.follow(ctx, after, first, w, sub.pages)
 		s.logger.DebugContext(ctx, "subscription ended", "reason", sub.err)
 	}()
 	return sub, nil
 }
 
-// follow reads the log after after into pages until ctx ends or a read
-// fails. It returns why it stopped.
-func (s *Store) follow(ctx context.Context, after eventstore.Position, w *waiter,
-	pages chan<- []eventstore.Event) error {
+// follow hands page, the log's first page after after, and the log beyond
+// it to pages until ctx ends or a read fails. It returns why it stopped.
+func (s *Store) follow(ctx context.Context, after eventstore.Position, page []eventstore.Event,
+	w *waiter, pages chan<- []eventstore.Event) error {
 	timer := time.NewTimer(pollInterval)
 	defer timer.Stop()
 	var recheck time.Duration
-	for {
-		page, err := s.readAll(ctx, after, pageSize)
-		if err != nil {
-			return s.followFault(ctx, err)
+	for read := false; ; read = true {
+		if read {
+			var err error
+			if page, err = s.readAll(ctx, after, pageSize); err != nil {
+				return s.followFault(ctx, err)
+			}
 		}
 		if len(page) > 0 {
 			after = page[len(page)-1].Position
