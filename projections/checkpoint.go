@@ -171,7 +171,7 @@ func writeCheckpoint(ctx context.Context, tx pgx.Tx, cp checkpoint) error {
 		return fmt.Errorf("write checkpoint of read model %q: %w", cp.name, err)
 	}
 	_, err = tx.Exec(ctx, "SELECT pg_notify($1, $2)", notifyChannel,
-		fmt.Sprintf("%s %d %d %s", cp.name, commit, prepare, cp.state))
+		fmt.Sprintf("%s %d %d %d %s", cp.name, cp.version, commit, prepare, cp.state))
 	if err != nil {
 		return fmt.Errorf("notify checkpoint of read model %q: %w", cp.name, err)
 	}

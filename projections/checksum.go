@@ -77,7 +77,7 @@ func checksumSchema(ctx context.Context, tx pgx.Tx, schema string) (string, erro
 	for _, t := range tables {
 		fmt.Fprintf(h, "table %s (%s)\n", t.name, t.columns)
 		ident := pgx.Identifier{schema, t.name}.Sanitize()
-		rows, err := tx.Query(ctx, "SELECT t::text FROM "+ident+` t ORDER BY 1 COLLATE "C"`)
+		rows, err := tx.Query(ctx, "SELECT t::text FROM "+ident+` t ORDER BY t::text COLLATE "C"`)
 		if err != nil {
 			return "", fmt.Errorf("checksum %s: read %s: %w", schema, t.name, err)
 		}

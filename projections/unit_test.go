@@ -108,24 +108,31 @@ func TestBoardWakesAndNeverGoesBack(t *testing.T) {
 	t.Parallel()
 	b := newBoard()
 	target := eventstore.Position{Commit: 10, Prepare: 4}
-	reached, failing, wake, _ := b.check([]string{"a", "b"}, target)
+	reached, failing, wake, _ := b.check(map[string]int{"a": 1, "b": 1}, target)
 	if reached || failing != "" {
 		t.Fatalf("empty board: reached=%v failing=%q", reached, failing)
 	}
 
-	b.note("a", seen{target, stateLive})
+	b.note("a", seen{1, target, stateLive})
 	select {
 	case <-wake:
 	default:
 		t.Fatal("note did not wake the waiter")
 	}
-	b.note("b", seen{eventstore.Position{Commit: 3}, stateFailing})
-	if reached, failing, _, _ := b.check([]string{"a", "b"}, target); reached || failing != "b" {
+	b.note("b", seen{1, eventstore.Position{Commit: 3}, stateFailing})
+	if reached, failing, _, _ := b.check(map[string]int{"a": 1, "b": 1}, target); reached || failing != "b" {
 		t.Fatalf("reached=%v failing=%q, want b failing", reached, failing)
 	}
-	b.note("b", seen{eventstore.Position{Commit: 11}, stateLive})
-	b.note("b", seen{eventstore.Position{Commit: 4}, stateLive}) // stale, ignored
-	if reached, _, _, _ := b.check([]string{"a", "b"}, target); !reached {
+	b.note("b", seen{1, eventstore.Position{Commit: 11}, stateLive})
+	b.note("b", seen{1, eventstore.Position{Commit: 4}, stateLive}) // stale, ignored
+	if reached, _, _, _ := b.check(map[string]int{"a": 1, "b": 1}, target); !reached {
 		t.Fatal("board went back to a stale position")
+	}
+	b.note("a", seen{2, eventstore.Position{Commit: 1}, stateCatchingUp}) // rebuilt as version 2
+	if reached, _, _, _ := b.check(map[string]int{"a": 1}, target); reached {
+		t.Fatal("version 1 reached on tables of version 2")
+	}
+	if reached, _, _, _ := b.check(map[string]int{"a": 2}, eventstore.Position{Commit: 1}); !reached {
+		t.Fatal("version 2 not reached at its position")
 	}
 }

@@ -24,8 +24,9 @@ type board struct {
 }
 
 type seen struct {
-	pos   eventstore.Position
-	state string
+	version int
+	pos     eventstore.Position
+	state   string
 }
 
 func newBoard() *board {
@@ -36,7 +37,7 @@ func newBoard() *board {
 func (b *board) note(name string, s seen) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if old, ok := b.seen[name]; ok && s.pos.Less(old.pos) {
+	if old, ok := b.seen[name]; ok && (old == s || s.version == old.version && s.pos.Less(old.pos)) {
 		return
 	}
 	b.seen[name] = s
@@ -50,17 +51,18 @@ func (b *board) setActive(active bool) {
 	b.active = active
 }
 
-// check tells whether every named model has reached pos, and returns the
-// name of one that is failing short of it. wake is closed on the next
-// change.
-func (b *board) check(names []string, pos eventstore.Position) (reached bool, failing string, wake <-chan struct{}, active bool) {
+// check tells whether every model in want (name to the version this
+// process's code has) has reached pos with tables of that version, and
+// returns the name of one that is failing short of it. wake is closed on
+// the next change.
+func (b *board) check(want map[string]int, pos eventstore.Position) (reached bool, failing string, wake <-chan struct{}, active bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	reached = true
-	for _, n := range names {
+	for n, version := range want {
 		s, ok := b.seen[n]
 		switch {
-		case ok && atOrAfter(s.pos, pos):
+		case ok && s.version == version && atOrAfter(s.pos, pos):
 		case ok && s.state == stateFailing:
 			reached, failing = false, n
 		default:
@@ -109,7 +111,8 @@ func (m *Manager) listenOnce(ctx context.Context, bo *backoff) error {
 		}
 		var name, state string
 		var s seen
-		if _, err := fmt.Sscanf(n.Payload, "%s %d %d %s", &name, &s.pos.Commit, &s.pos.Prepare, &state); err != nil {
+		_, err = fmt.Sscanf(n.Payload, "%s %d %d %d %s", &name, &s.version, &s.pos.Commit, &s.pos.Prepare, &state)
+		if err != nil {
 			m.logger.WarnContext(ctx, "malformed checkpoint notification", "payload", n.Payload)
 			continue
 		}
@@ -141,14 +144,17 @@ func (m *Manager) WaitFor(ctx context.Context, pos eventstore.Position, names ..
 	if err := m.Migrate(ctx); err != nil {
 		return err
 	}
-	want := make([]string, len(hs))
-	for i, h := range hs {
-		want[i] = h.name
+	want := make(map[string]int, len(hs))
+	names = names[:0:0]
+	for _, h := range hs {
+		want[h.name] = h.version
+		names = append(names, h.name)
 	}
 
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	var behind []checkpoint
+	polled := false
 	for {
 		reached, failing, wake, active := m.board.check(want, pos)
 		if reached {
@@ -160,23 +166,24 @@ func (m *Manager) WaitFor(ctx context.Context, pos eventstore.Position, names ..
 		}
 		select {
 		case <-ctx.Done():
-			return waitTimeout(ctx, pos, want, behind)
+			return waitTimeout(ctx, pos, names, behind, polled)
 		case <-wake:
 			continue
 		case <-poll.C:
 		}
 
-		behind, err = m.readCheckpoints(ctx, want)
+		behind, err = m.readCheckpoints(ctx, names)
+		polled = true
 		if err != nil {
 			if ctx.Err() != nil {
-				return waitTimeout(ctx, pos, want, behind)
+				return waitTimeout(ctx, pos, names, behind, polled)
 			}
 			return fmt.Errorf("wait for position %s: %w", posString(pos), err)
 		}
 		done := true
 		for _, cp := range behind {
-			m.board.note(cp.name, seen{cp.pos, cp.state})
-			if atOrAfter(cp.pos, pos) {
+			m.board.note(cp.name, seen{cp.version, cp.pos, cp.state})
+			if cp.version == want[cp.name] && atOrAfter(cp.pos, pos) {
 				continue
 			}
 			done = false
@@ -210,8 +217,9 @@ func (m *Manager) readCheckpoints(ctx context.Context, names []string) ([]checkp
 	return cps, nil
 }
 
-// waitTimeout wraps the ctx error with where the models stood last.
-func waitTimeout(ctx context.Context, pos eventstore.Position, want []string, behind []checkpoint) error {
+// waitTimeout wraps the ctx error with where the models stood when last
+// polled.
+func waitTimeout(ctx context.Context, pos eventstore.Position, want []string, behind []checkpoint, polled bool) error {
 	at := make(map[string]eventstore.Position, len(behind))
 	for _, cp := range behind {
 		at[cp.name] = cp.pos
@@ -220,7 +228,7 @@ func waitTimeout(ctx context.Context, pos eventstore.Position, want []string, be
 	for _, n := range want {
 		p, ok := at[n]
 		switch {
-		case !ok && len(behind) > 0:
+		case !ok && polled:
 			parts = append(parts, fmt.Sprintf("%q not built", n))
 		case ok && atOrAfter(p, pos):
 		case ok:
