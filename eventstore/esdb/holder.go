@@ -37,7 +37,7 @@ type holder struct {
 
 	mu        sync.Mutex
 	cur       *conn
-	building  chan struct{} // closed when the running build ends
+	building  chan struct{} // closed when the running build ends; nil between builds
 	pending   *esdb.Client  // the client being built
 	buildErr  error
 	failures  int
@@ -81,11 +81,11 @@ func (h *holder) acquire(ctx context.Context) (*conn, error) {
 				return c, err
 			}
 		}
-		if h.building == nil {
-			h.startBuild()
-		}
 	}
-	building := h.building
+	var building <-chan struct{} = h.building
+	if building == nil {
+		building = h.startBuild()
+	}
 	h.mu.Unlock()
 
 	select {
@@ -113,16 +113,18 @@ func (h *holder) ready() (*conn, error) {
 	return nil, nil
 }
 
-// startBuild starts a build; the caller holds h.mu.
-func (h *holder) startBuild() {
+// startBuild starts a build and returns the channel that closes when it
+// ends (possibly already); the caller holds h.mu.
+func (h *holder) startBuild() <-chan struct{} {
 	h.builds++
 	gen := h.builds
+	building := make(chan struct{})
+	h.building = building
 	cfg := h.template
 	client, err := esdb.NewClient(&cfg)
-	h.building = make(chan struct{})
 	if err != nil {
 		h.finishBuild(nil, gen, err)
-		return
+		return building
 	}
 	h.pending = client
 	go func() {
@@ -131,6 +133,7 @@ func (h *holder) startBuild() {
 		defer h.mu.Unlock()
 		h.finishBuild(client, gen, err)
 	}()
+	return building
 }
 
 // finishBuild publishes a built client or records why the build failed;

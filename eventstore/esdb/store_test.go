@@ -67,7 +67,7 @@ func TestOpenRejectsBadConnectionStrings(t *testing.T) {
 func TestOpenKeepsGivenDiscoverySettings(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		conn                      string
+		conn                       string
 		attempts, interval, gossip int
 	}{
 		{"esdb://127.0.0.1:2113?tls=false", defaultMaxDiscoverAttempts, defaultDiscoveryIntervalMS, defaultGossipTimeoutS},
@@ -85,27 +85,6 @@ func TestOpenKeepsGivenDiscoverySettings(t *testing.T) {
 				cfg.MaxDiscoverAttempts, cfg.DiscoveryInterval, cfg.GossipTimeout,
 				tc.attempts, tc.interval, tc.gossip)
 		}
-	}
-}
-
-func TestEnvelopeRoundTrip(t *testing.T) {
-	t.Parallel()
-	at := time.Date(2026, 12, 3, 10, 0, 0, 123456789, time.FixedZone("CET", 3600))
-	in := eventstore.EventData{
-		ID: uuid.New(), Type: "FeatureSaved", SchemaVersion: 3, Data: []byte(`{"v":1}`),
-		OccurredAt: at, Actor: "service:runner", CorrelationID: "req-1", CausationID: "cmd-2",
-	}
-	data, err := toEventData(in)
-	if err != nil {
-		t.Fatalf("to event data: %v", err)
-	}
-	for _, key := range []string{`"$correlationId":"req-1"`, `"$causationId":"cmd-2"`, `"schemaVersion":3`, `"actor":"service:runner"`} {
-		if !strings.Contains(string(data.Metadata), key) {
-			t.Errorf("metadata %s lacks %s", data.Metadata, key)
-		}
-	}
-	if data.EventID != in.ID {
-		t.Errorf("event id %s, want %s", data.EventID, in.ID)
 	}
 }
 

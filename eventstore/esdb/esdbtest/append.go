@@ -3,6 +3,7 @@ package esdbtest
 import (
 	"errors"
 	"io"
+	"math"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
@@ -129,6 +130,8 @@ func wrongVersion(expected expectation, current int64) *streams.AppendResp_Wrong
 	}
 	switch expected.kind {
 	case expectNoStream:
+		// The legacy field has no "no stream"; servers send the maximum.
+		w.ExpectedRevisionOption_20_6_0 = &streams.AppendResp_WrongExpectedVersion_ExpectedRevision_20_6_0{ExpectedRevision_20_6_0: math.MaxUint64}
 		w.ExpectedRevisionOption = &streams.AppendResp_WrongExpectedVersion_ExpectedNoStream{ExpectedNoStream: &shared.Empty{}}
 	case expectStreamExists:
 		w.ExpectedRevisionOption_20_6_0 = &streams.AppendResp_WrongExpectedVersion_StreamExists_20_6_0{StreamExists_20_6_0: &shared.Empty{}}

@@ -43,6 +43,8 @@ type Server struct {
 	conns map[*gatedConn]struct{}
 	subs  map[*subscriber]struct{}
 	delay time.Duration
+	// delayChanged is closed and replaced when the delay changes.
+	delayChanged chan struct{}
 }
 
 // Start runs a server on a free loopback port until the test ends. The log
@@ -60,6 +62,8 @@ func Start(t testing.TB) *Server {
 		gate: newGate(),
 		addr: lis.Addr().String(),
 		subs: map[*subscriber]struct{}{},
+
+		delayChanged: make(chan struct{}),
 	}
 	s.seed()
 	s.serve(lis)
@@ -101,12 +105,15 @@ func (s *Server) Restart() {
 // the server thaws.
 func (s *Server) Hang(on bool) { s.gate.set(on) }
 
-// Delay makes every call wait d before the server handles it (0 turns the
-// delay off). A call whose context ends first fails as canceled.
+// Delay makes every call wait d after it arrives before the server handles
+// it; 0 turns the delay off, also for calls already waiting. A call whose
+// context ends first fails.
 func (s *Server) Delay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delay = d
+	close(s.delayChanged)
+	s.delayChanged = make(chan struct{})
 }
 
 // DropSubscriptions ends every running subscription with gRPC status
@@ -209,20 +216,28 @@ func (s *Server) untrack(c *gatedConn) {
 	delete(s.conns, c)
 }
 
+// wait holds a call for the current delay, counted from its arrival. A
+// change of the delay applies to calls already waiting.
 func (s *Server) wait(ctx context.Context) error {
-	s.mu.Lock()
-	d := s.delay
-	s.mu.Unlock()
-	if d <= 0 {
-		return nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("esdbtest: delayed call: %w", ctx.Err())
+	start := time.Now()
+	for {
+		s.mu.Lock()
+		d, changed := s.delay, s.delayChanged
+		s.mu.Unlock()
+		left := time.Until(start.Add(d))
+		if left <= 0 {
+			return nil
+		}
+		timer := time.NewTimer(left)
+		select {
+		case <-timer.C:
+			return nil
+		case <-changed:
+			timer.Stop()
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("esdbtest: delayed call: %w", ctx.Err())
+		}
 	}
 }
 
