@@ -108,6 +108,12 @@ type server struct {
 // returns once it logs that it serves.
 func startServe(t *testing.T, dir string) *server {
 	t.Helper()
+	return startServeUntil(t, dir, "cometa started")
+}
+
+// startServeUntil starts `cometa serve` and returns once it logs msg.
+func startServeUntil(t *testing.T, dir, msg string) *server {
+	t.Helper()
 	cmd := exec.Command(cometaBinary(t), "serve")
 	cmd.Env = childEnv(
 		"COMETA_LISTEN=127.0.0.1:0",
@@ -136,7 +142,7 @@ func startServe(t *testing.T, dir string) *server {
 				Msg    string `json:"msg"`
 				Listen string `json:"listen"`
 			}
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "cometa started" {
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == msg {
 				started <- rec.Listen
 			}
 		}
@@ -159,9 +165,9 @@ func startServe(t *testing.T, dir string) *server {
 	select {
 	case s.addr = <-started:
 	case <-s.exited:
-		t.Fatalf("cometa serve exited before serving: %v\n%s", s.err, s.logs())
+		t.Fatalf("cometa serve exited before logging %q: %v\n%s", msg, s.err, s.logs())
 	case <-time.After(hangGuard):
-		t.Fatalf("cometa serve did not start:\n%s", s.logs())
+		t.Fatalf("cometa serve did not log %q:\n%s", msg, s.logs())
 	}
 	return s
 }
@@ -343,6 +349,46 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := s2.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("cometa serve after SIGTERM: %v, want exit 0\n%s", err, s2.logs())
 	}
+}
+
+// TestServeInterruptedDuringStartup stops cometa while it is still starting
+// (right after initdb): it must exit 0 and leave no postgres behind.
+func TestServeInterruptedDuringStartup(t *testing.T) {
+	t.Parallel()
+	dir := dataDir(t)
+
+	s := startServeUntil(t, dir, "postgres cluster created")
+	if err := s.stop(t, syscall.SIGINT); err != nil {
+		t.Fatalf("cometa serve after SIGINT during start-up: %v, want exit 0\n%s", err, s.logs())
+	}
+	if pids := processesMentioning(t, dir); len(pids) > 0 {
+		t.Errorf("processes of data dir %s remain after cometa exited: %v", dir, pids)
+	}
+}
+
+// processesMentioning lists the running (not zombie) processes whose
+// command line contains s.
+func processesMentioning(t *testing.T, s string) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !strings.Contains(string(cmdline), s) {
+			continue
+		}
+		if state, _, ok := procState(pid); ok && state != 'Z' {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func TestServeInvalidConfiguration(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -66,14 +67,14 @@ func runParts(p *process, want parts) error {
 	defer ln.Close()
 
 	infra, err := openInfra(ctx, cfg, logger)
+	if err != nil && ctx.Err() != nil {
+		// A signal during start-up: openInfra has undone what it started.
+		logger.Info("cometa start-up interrupted", "err", err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cfg.ShutdownTimeout)
-		defer cancel()
-		infra.close(closeCtx)
-	}()
 
 	app := newHTTPApp(cfg, logger, infra.checks())
 	g, gctx := errgroup.WithContext(ctx)
@@ -86,6 +87,12 @@ func runParts(p *process, want parts) error {
 	logger.InfoContext(ctx, "cometa started", "version", version, "listen", ln.Addr().String(),
 		"event_store", infra.storeKind, "database", infra.databaseKind)
 	err = g.Wait()
-	logger.InfoContext(ctx, "cometa stopping")
+
+	stopping := time.Now()
+	logger.Info("cometa stopping")
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	infra.close(closeCtx)
+	logger.Info("cometa stopped", "duration", time.Since(stopping))
 	return err
 }
