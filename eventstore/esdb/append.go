@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
 
 	"github.com/cometa-es/cometa/eventstore"
 )
@@ -22,8 +23,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, err
 	}
 	op := fmt.Sprintf("append to stream %q", stream)
+	seen := make(map[uuid.UUID]int, len(events))
 	data := make([]esdb.EventData, len(events))
 	for i, ev := range events {
+		// The server would store both; the PostgreSQL store refuses them.
+		if j, dup := seen[ev.ID]; dup {
+			return eventstore.AppendResult{}, fmt.Errorf("%s: events %d and %d share the id %s: %w",
+				op, j, i, ev.ID, eventstore.ErrInvalid)
+		}
+		seen[ev.ID] = i
 		d, err := toEventData(ev)
 		if err != nil {
 			return eventstore.AppendResult{}, fmt.Errorf("%s: %w: %v", op, eventstore.ErrInvalid, err)
@@ -54,6 +62,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, translate(ctx, op, err)
 	}
 
+	// TODO(esdb): confirm on a real server that the result's position is the
+	// batch's last event as ReadStream reports it (the contract compares the
+	// two); the test server does so, no real server was at hand to check.
 	out := eventstore.AppendResult{
 		NextRevision: res.NextExpectedVersion,
 		Position:     eventstore.Position{Commit: res.CommitPosition, Prepare: res.PreparePosition},

@@ -98,6 +98,10 @@ func (h *holder) acquire(ctx context.Context) (*conn, error) {
 	if c, err := h.ready(); c != nil || err != nil {
 		return c, err
 	}
+	if h.buildErr == nil {
+		// Another call retired the new client before this one got it.
+		return nil, errors.New("connect: the new connection was lost at once")
+	}
 	return nil, fmt.Errorf("connect: %w", h.buildErr)
 }
 

@@ -27,7 +27,7 @@ func clientLogger(logger *slog.Logger) esdb.LoggingFunc {
 		if !logger.Enabled(ctx, lvl) {
 			return
 		}
-		logger.Log(ctx, lvl, fmt.Sprintf(format, args...), "component", "esdb_client")
+		logger.Log(ctx, lvl, fmt.Sprintf(format, args...), "logged_by", "esdb_client")
 	}
 }
 

@@ -100,7 +100,7 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 	return out, nil
 }
 
-// Head returns the position and recording time of the last event that is
+// Head returns the position and occurred-at time of the last event that is
 // not a system event, or zero values when there is none.
 func (s *Store) Head(ctx context.Context) (eventstore.Position, time.Time, error) {
 	const op = "read head of the log"
@@ -124,7 +124,7 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, time.Time, error
 			}
 			bound, moved = &pos, true
 			if !isSystem(r) {
-				return pos, r.CreatedDate, nil
+				return pos, fromRecorded(r).OccurredAt, nil
 			}
 		}
 		if len(page) < headPage || !moved {

@@ -2,6 +2,7 @@ package esdb
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"strings"
@@ -114,4 +115,20 @@ func newEvent(typ string) eventstore.EventData {
 
 func streamName(kind string) string {
 	return kind + "-" + strings.ReplaceAll(uuid.NewString(), "-", "")
+}
+
+// Beyond what eventstore.ValidateAppend checks, a batch must not repeat an
+// event id (the PostgreSQL store refuses it too).
+func TestAppendRefusesRepeatedIDs(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, esdbtest.Start(t).URL())
+	ctx := testContext(t)
+	stream := streamName("feature")
+	ev := newEvent("FeatureSaved")
+	if _, err := s.Append(ctx, stream, eventstore.NoStream(), ev, newEvent("FeatureSaved"), ev); !errors.Is(err, eventstore.ErrInvalid) {
+		t.Errorf("append of a batch with a repeated id: %v, want ErrInvalid", err)
+	}
+	if _, err := s.ReadStream(ctx, stream, eventstore.StreamQuery{}); !errors.Is(err, eventstore.ErrNotFound) {
+		t.Errorf("after the refused batch the stream exists (%v)", err)
+	}
 }

@@ -299,7 +299,7 @@ func TestSystemEventsAreHidden(t *testing.T) {
 		}
 	}
 
-	head, _, err := s.Head(ctx)
+	head, at, err := s.Head(ctx)
 	if err != nil {
 		t.Fatalf("head: %v", err)
 	}
@@ -307,8 +307,9 @@ func TestSystemEventsAreHidden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read last: %v", err)
 	}
-	if head != last[0].Position {
-		t.Errorf("head %v, want the last user event at %v", head, last[0].Position)
+	if head != last[0].Position || !at.Equal(last[0].OccurredAt) {
+		t.Errorf("head %v at %v, want the last user event at %v, %v",
+			head, at, last[0].Position, last[0].OccurredAt)
 	}
 
 	sub, err := s.SubscribeAll(ctx, eventstore.Position{})
@@ -376,7 +377,7 @@ func TestClientLogGoesToLogger(t *testing.T) {
 	if std.Len() > 0 {
 		t.Errorf("the standard logger got %q", std.String())
 	}
-	if !rec.has("component=esdb_client") {
+	if !rec.has("logged_by=esdb_client") {
 		t.Errorf("the injected logger got no client line; it got %q", rec.lines())
 	}
 	if !rec.has("event store connect failed") {
