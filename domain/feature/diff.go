@@ -172,23 +172,43 @@ func movedSteps(a, b []Step, aPos, bPos map[string]int) map[string]bool {
 			}
 		}
 	}
-	moved := make(map[string]bool)
-	for _, id := range x {
-		moved[id] = true
-	}
-	for i, j := 0, 0; i < len(x) && j < len(y); {
-		switch {
-		case x[i] == y[j]:
-			delete(moved, x[i])
-			i++
-			j++
-		case lcs[i+1][j] >= lcs[i][j+1]:
-			i++
-		default:
-			j++
+	// Of the longest common subsequences, two are walked: one preferring
+	// to skip steps of a, one of b. The one that calls fewer steps moved
+	// although they kept their position reads better ("c moved to the
+	// front", not "b moved from 2 to 2").
+	walk := func(preferA bool) map[string]bool {
+		moved := make(map[string]bool)
+		for _, id := range x {
+			moved[id] = true
 		}
+		for i, j := 0, 0; i < len(x) && j < len(y); {
+			switch {
+			case x[i] == y[j]:
+				delete(moved, x[i])
+				i++
+				j++
+			case lcs[i+1][j] > lcs[i][j+1] || (preferA && lcs[i+1][j] == lcs[i][j+1]):
+				i++
+			default:
+				j++
+			}
+		}
+		return moved
 	}
-	return moved
+	stayed := func(moved map[string]bool) int {
+		n := 0
+		for id := range moved {
+			if aPos[id] == bPos[id] {
+				n++
+			}
+		}
+		return n
+	}
+	first, second := walk(true), walk(false)
+	if stayed(second) < stayed(first) {
+		return second
+	}
+	return first
 }
 
 // diffStep names the fields of a step, other than its id and enabled flag,

@@ -84,8 +84,8 @@ func (e *CycleError) Error() string {
 // Expand returns the full step list of feature featureID whose authored
 // steps are steps: every authored step in order, and after each enabled
 // "Run feature" step the enabled steps of that feature, recursively, as
-// TypeSubstep. An inlined step continues on failure when the step that ran
-// it, or its feature, says so. A reference that resolves to no feature or
+// TypeSubstep. An inlined step continues on failure when a step or a
+// feature on the chain that ran it says so. A reference that resolves to no feature or
 // to several, or a chain that returns to a feature already on it, is a
 // *domain.FieldError on the authored step; the latter wraps a *CycleError.
 func Expand(featureID int64, steps []Step, lookup Lookup) ([]ExpandedStep, error) {
@@ -97,7 +97,7 @@ func Expand(featureID int64, steps []Step, lookup Lookup) ([]ExpandedStep, error
 			continue
 		}
 		var err error
-		out, err = inline(out, []int64{featureID}, st, pos, lookup)
+		out, err = inline(out, []int64{featureID}, st, pos, false, lookup)
 		if err != nil {
 			return nil, domain.InvalidStep(pos, "step_content", err)
 		}
@@ -106,8 +106,9 @@ func Expand(featureID int64, steps []Step, lookup Lookup) ([]ExpandedStep, error
 }
 
 // inline appends the steps that the sub-feature step st runs, with path the
-// chain of features that led to it.
-func inline(out []ExpandedStep, path []int64, st Step, pos int, lookup Lookup) ([]ExpandedStep, error) {
+// chain of features that led to it; force is true when a step or feature
+// further up the chain continues on failure.
+func inline(out []ExpandedStep, path []int64, st Step, pos int, force bool, lookup Lookup) ([]ExpandedStep, error) {
 	ref, err := resolve(st.Content, path, lookup)
 	if err != nil {
 		return nil, err
@@ -116,12 +117,13 @@ func inline(out []ExpandedStep, path []int64, st Step, pos int, lookup Lookup) (
 		return nil, &CycleError{Trace: append(slices.Clone(path), ref.ID)}
 	}
 	path = append(slices.Clone(path), ref.ID)
+	force = force || st.ContinueOnFailure || ref.ContinueOnFailure
 	for _, sub := range ref.Steps {
 		if !sub.Enabled {
 			continue
 		}
 		if sub.Type == TypeSubfeature || isSubfeature(sub.Content) {
-			if out, err = inline(out, path, sub, pos, lookup); err != nil {
+			if out, err = inline(out, path, sub, pos, force, lookup); err != nil {
 				return nil, err
 			}
 			continue
@@ -130,7 +132,7 @@ func inline(out []ExpandedStep, path []int64, st Step, pos int, lookup Lookup) (
 			return nil, fmt.Errorf("sub-features expand to more than %d steps", MaxExpandedSteps)
 		}
 		sub.Type = TypeSubstep
-		sub.ContinueOnFailure = sub.ContinueOnFailure || st.ContinueOnFailure || ref.ContinueOnFailure
+		sub.ContinueOnFailure = sub.ContinueOnFailure || force
 		out = append(out, ExpandedStep{Step: sub, BelongsTo: ref.ID, Position: pos})
 	}
 	return out, nil
