@@ -139,6 +139,10 @@ func inline(out []ExpandedStep, path []int64, st Step, pos int, force bool, look
 }
 
 // resolve finds the feature a "Run feature with id|name" sentence names.
+//
+// TODO(feature): a reference by name to the feature being saved under a
+// name it does not have yet is not seen as a cycle (the lookup knows only
+// the stored name); by id it is.
 // A reference by id to a feature on path is returned without asking the
 // lookup, which may not hold the feature being saved.
 func resolve(content string, path []int64, lookup Lookup) (Referenced, error) {

@@ -172,6 +172,10 @@ func (c Rename) decide(s State) ([]eventschemas.Payload, error) {
 // Move puts a folder under a new parent. SubtreeHeight is how many levels
 // of sub-folders the folder has (0 for none), so that its deepest
 // descendant stays within MaxDepth.
+//
+// TODO(folder): a move into another department changes only this folder's
+// stream; the command layer must carry the change to the sub-folders and
+// the features inside (Cometa moves them all), which no aggregate can see.
 type Move struct {
 	Actor         access.Actor
 	FolderID      int64

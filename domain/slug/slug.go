@@ -13,6 +13,10 @@ import (
 // of characters that are not letters, digits or '_' turned into one '-',
 // and no '-' at either end. "Any text" gives "Any-text", "Qualität" gives
 // "Qualitat".
+//
+// TODO(slug): transliteration is gosimple/unidecode's table, a port of the
+// one Cometa's slugifier uses; scripts where the two tables differ give
+// other slugs than Cometa would.
 func Make(s string) string {
 	s = unidecode.Unidecode(s)
 	var b strings.Builder
