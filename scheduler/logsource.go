@@ -1,0 +1,134 @@
+package scheduler
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cometa-es/cometa/domain/schedule"
+	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/eventstore"
+)
+
+// readPage is how many events LogSource reads per call to the store.
+const readPage = 500
+
+// LogSource is the Source that folds the schedule and tick events of the
+// whole log. Its first Snapshot reads the log from the start; each later
+// one reads only what was appended since.
+//
+// TODO(scheduler): the first Snapshot of every process reads the whole log;
+// a schedules read model should replace LogSource once projections exist.
+type LogSource struct {
+	store eventstore.Store
+	reg   *eventschemas.Registry
+
+	mu          sync.Mutex
+	pos         eventstore.Position
+	schedules   map[int64]*foldedSchedule
+	unrequested map[string]Claim
+}
+
+type foldedSchedule struct {
+	state    schedule.State
+	lastTick time.Time
+}
+
+var _ Source = (*LogSource)(nil)
+
+// NewLogSource returns a LogSource reading store and decoding with reg.
+func NewLogSource(store eventstore.Store, reg *eventschemas.Registry) *LogSource {
+	return &LogSource{
+		store: store, reg: reg,
+		schedules:   map[int64]*foldedSchedule{},
+		unrequested: map[string]Claim{},
+	}
+}
+
+// Snapshot folds the events appended since the last call and returns the
+// active schedules (by feature id) and the unrequested claims (oldest
+// first). An event it cannot decode is an error, at every call, until the
+// event can be read: it is never skipped.
+func (s *LogSource) Snapshot(ctx context.Context) (Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		page, err := s.store.ReadAll(ctx, s.pos, readPage)
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("read schedules after %v: %w", s.pos, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, ev := range page {
+			if err := s.apply(ev); err != nil {
+				return Snapshot{}, err
+			}
+			s.pos = ev.Position
+		}
+	}
+
+	var snap Snapshot
+	for _, f := range s.schedules {
+		if f.state.Active {
+			snap.Schedules = append(snap.Schedules, Active{Schedule: f.state.Schedule, LastTick: f.lastTick})
+		}
+	}
+	slices.SortFunc(snap.Schedules, func(a, b Active) int { return cmp.Compare(a.FeatureID, b.FeatureID) })
+	for _, c := range s.unrequested {
+		snap.Unrequested = append(snap.Unrequested, c)
+	}
+	slices.SortFunc(snap.Unrequested, func(a, b Claim) int {
+		return cmp.Or(a.ClaimedAt.Compare(b.ClaimedAt), cmp.Compare(a.Stream, b.Stream))
+	})
+	return snap, nil
+}
+
+func (s *LogSource) apply(ev eventstore.Event) error {
+	switch ev.Type {
+	case eventschemas.TypeFeatureScheduled, eventschemas.TypeScheduleCleared,
+		eventschemas.TypeScheduleTickFired, eventschemas.TypeScheduleTickMissed,
+		eventschemas.TypeScheduleTickRunRequested:
+	default:
+		return nil
+	}
+	p, err := s.reg.Decode(ev.Type, ev.SchemaVersion, ev.Data)
+	if err != nil {
+		return fmt.Errorf("fold stream %q at revision %d: %w", ev.Stream, ev.Revision, err)
+	}
+	switch e := p.(type) {
+	case *eventschemas.FeatureScheduled:
+		s.schedule(e.FeatureID).state = s.schedule(e.FeatureID).state.Evolve(e)
+	case *eventschemas.ScheduleCleared:
+		s.schedule(e.FeatureID).state = s.schedule(e.FeatureID).state.Evolve(e)
+	case *eventschemas.ScheduleTickFired:
+		s.schedule(e.FeatureID).ticked(e.NominalUTC)
+		s.unrequested[ev.Stream] = Claim{
+			FeatureID: e.FeatureID, OwnerID: e.OwnerID, Stream: ev.Stream, Tick: e.Tick,
+			EventID: ev.ID, ClaimedAt: e.At,
+		}
+	case *eventschemas.ScheduleTickMissed:
+		s.schedule(e.FeatureID).ticked(e.NominalUTC)
+	case *eventschemas.ScheduleTickRunRequested:
+		delete(s.unrequested, ev.Stream)
+	}
+	return nil
+}
+
+func (s *LogSource) schedule(featureID int64) *foldedSchedule {
+	f, ok := s.schedules[featureID]
+	if !ok {
+		f = &foldedSchedule{}
+		s.schedules[featureID] = f
+	}
+	return f
+}
+
+func (f *foldedSchedule) ticked(at time.Time) {
+	if at.After(f.lastTick) {
+		f.lastTick = at
+	}
+}

@@ -1,0 +1,204 @@
+package scheduler_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cometa-es/cometa/commands"
+	"github.com/cometa-es/cometa/domain"
+	"github.com/cometa-es/cometa/domain/schedule"
+	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/eventstore"
+	"github.com/cometa-es/cometa/scheduler"
+)
+
+// stalledRunner takes a run request and never answers it until its
+// scheduler stops: the scheduler is killed between claiming a tick and
+// requesting its run.
+type stalledRunner struct{ entered chan scheduler.RunRequest }
+
+func (r stalledRunner) RequestRun(ctx context.Context, req scheduler.RunRequest) (int64, error) {
+	r.entered <- req
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// TestClaimedTickIsFinishedOnce: a scheduler that claimed a tick and
+// stopped before the run was requested leaves a fired tick without a run;
+// the next scheduler requests it, with the key derived from the tick, and
+// records that it did.
+func TestClaimedTickIsFinishedOnce(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	log := newLog(t)
+	setSchedule(t, ctx, log, t0, schedule.Set{FeatureID: 12, Expression: "1 12 * * *", OwnerID: 2})
+	clock := newFakeClock(t0)
+	stalled := stalledRunner{entered: make(chan scheduler.RunRequest, 1)}
+	cfg := scheduler.Config{Clock: clock, Grace: 20 * time.Second, Logger: newWarnings().logger()}
+
+	stop := start(t, scheduler.New(log, scheduler.NewLogSource(log.Store(), log.Registry()), stalled, cfg))
+	clock.WaitForSleepers(ctx, 1)
+	clock.Set(minute(1))
+	var first scheduler.RunRequest
+	select {
+	case first = <-stalled.entered:
+	case <-ctx.Done():
+		t.Fatal("no run requested")
+	}
+	stop() // killed while requesting
+	stream := tickStream(12, minute(1))
+	if diff := cmp.Diff([]string{eventschemas.TypeScheduleTickFired}, tickEvents(t, ctx, log, stream)); diff != "" {
+		t.Fatalf("claimed tick (-want +got):\n%s", diff)
+	}
+
+	clock.Set(minute(2))
+	runs := newRunLedger()
+	warn := newWarnings()
+	cfg.Logger = warn.logger()
+	start(t, scheduler.New(log, scheduler.NewLogSource(log.Store(), log.Registry()), runs, cfg))
+	for len(tickEvents(t, ctx, log, stream)) < 2 {
+		clock.WaitForSleepers(ctx, 1)
+		clock.Set(clock.Now().Add(10 * time.Second)) // polls until the finisher has run
+		if ctx.Err() != nil {
+			t.Fatal("claimed tick never finished")
+		}
+	}
+	want := []string{eventschemas.TypeScheduleTickFired, eventschemas.TypeScheduleTickRunRequested}
+	if diff := cmp.Diff(want, tickEvents(t, ctx, log, stream)); diff != "" {
+		t.Errorf("finished tick (-want +got):\n%s", diff)
+	}
+	reqs := runs.requests()
+	if len(reqs) != 1 || reqs[0] != first {
+		t.Errorf("finishing requests %+v, want exactly the stalled one %+v", reqs, first)
+	}
+	if calls, _ := runs.counts(); calls != 1 {
+		t.Errorf("%d run requests", calls)
+	}
+	if w := warn.all(); len(w) != 0 {
+		t.Errorf("warnings or errors logged: %q", w)
+	}
+}
+
+// TestScheduleChangesAreFollowed sets a schedule while the scheduler runs
+// and clears it again: it fires between the two and not after.
+func TestScheduleChangesAreFollowed(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	log := newLog(t)
+	// A second schedule is the witness that the scheduler handled 12:03.
+	setSchedule(t, ctx, log, t0, schedule.Set{FeatureID: 13, Expression: "* * * * *", OwnerID: 2})
+	clock := newFakeClock(t0)
+	results := make(outcomes, 16)
+	warn := newWarnings()
+	start(t, scheduler.New(log, scheduler.NewLogSource(log.Store(), log.Registry()), newRunLedger(),
+		scheduler.Config{Clock: clock, OnTick: results.onTick, Grace: 20 * time.Second,
+			PollInterval: 10 * time.Second, Logger: warn.logger()}))
+	clock.WaitForSleepers(ctx, 1)
+
+	setSchedule(t, ctx, log, minute(1).Add(5*time.Second),
+		schedule.Set{FeatureID: 12, Expression: "@hourly", Zone: "America/New_York", OwnerID: 2})
+	setSchedule(t, ctx, log, minute(1).Add(5*time.Second),
+		schedule.Set{FeatureID: 12, Expression: "*/2 * * * *", Zone: "America/New_York", OwnerID: 2})
+	clock.Set(minute(1))
+	results.next(t, ctx, 1)
+	clock.WaitForSleepers(ctx, 1)
+	clock.Set(minute(1).Add(10 * time.Second)) // poll: feature 12 appears
+	clock.WaitForSleepers(ctx, 1)
+	clock.Set(minute(2))
+	got := map[int64]scheduler.Outcome{}
+	for _, r := range results.next(t, ctx, 2) {
+		got[r.FeatureID] = r.Outcome
+	}
+	if got[12] != scheduler.Fired || got[13] != scheduler.Fired {
+		t.Errorf("12:02 outcomes %v", got)
+	}
+
+	setSchedule(t, ctx, log, minute(2).Add(20*time.Second), schedule.Set{FeatureID: 12, Expression: ""})
+	clock.WaitForSleepers(ctx, 1)
+	clock.Set(minute(2).Add(30 * time.Second)) // poll: feature 12 is gone
+	clock.WaitForSleepers(ctx, 1)
+	clock.Set(minute(4))
+	for _, r := range results.next(t, ctx, 2) {
+		if r.FeatureID != 13 {
+			t.Errorf("cleared schedule ticked: %+v", r)
+		}
+	}
+	if ev := tickEvents(t, ctx, log, tickStream(12, minute(4))); ev != nil {
+		t.Errorf("cleared schedule's 12:04 tick: %v", ev)
+	}
+	if w := warn.all(); len(w) != 0 {
+		t.Errorf("warnings or errors logged: %q", w)
+	}
+}
+
+// TestSetRefusesBadInput: each refusal names the problem and appends
+// nothing; the empty expression clears.
+func TestSetRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	log := newLog(t)
+	meta := commands.Meta{Actor: "account-2", Now: t0}
+	tests := []struct {
+		name  string
+		cmd   schedule.Set
+		field string
+		says  string
+	}{
+		{"invalid cron", schedule.Set{FeatureID: 12, Expression: "0 9 * * MON-XYZ", OwnerID: 2},
+			"schedule", `day of week field "MON-XYZ"`},
+		{"unknown zone", schedule.Set{FeatureID: 12, Expression: "0 9 * * *", Zone: "Europe/Atlantis", OwnerID: 2},
+			"original_timezone", `unknown time zone "Europe/Atlantis"`},
+		{"seconds", schedule.Set{FeatureID: 12, Expression: "0 0 9 * * *", OwnerID: 2},
+			"schedule", "seconds field is not supported"},
+	}
+	for _, tt := range tests {
+		_, _, err := scheduler.Set(ctx, log, meta, tt.cmd)
+		var fe *domain.FieldError
+		if !errors.As(err, &fe) || fe.Field != tt.field || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("%s: got %v, want a %s error saying %s", tt.name, err, tt.field, tt.says)
+		}
+	}
+	head, _, err := log.Store().Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !head.IsZero() {
+		t.Errorf("refused commands appended up to %v", head)
+	}
+
+	if _, ok, err := scheduler.Set(ctx, log, meta, schedule.Set{FeatureID: 12}); err != nil || ok {
+		t.Errorf("clearing no schedule: ok %v, err %v", ok, err)
+	}
+	if _, ok, err := scheduler.Set(ctx, log, meta,
+		schedule.Set{FeatureID: 12, Expression: "30 0 * * 1", Zone: "Europe/Berlin", OwnerID: 2, Now: t0}); err != nil || !ok {
+		t.Fatalf("set: ok %v, err %v", ok, err)
+	}
+	if _, ok, err := scheduler.Set(ctx, log, meta, schedule.Set{FeatureID: 12, Now: t0}); err != nil || !ok {
+		t.Fatalf("clear: ok %v, err %v", ok, err)
+	}
+	events, _, err := log.Load(ctx, schedule.Stream(12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range events {
+		types = append(types, ev.Type)
+	}
+	want := []string{eventschemas.TypeFeatureScheduled, eventschemas.TypeScheduleCleared}
+	if diff := cmp.Diff(want, types); diff != "" {
+		t.Errorf("schedule stream (-want +got):\n%s", diff)
+	}
+	if set := events[0].Payload.(*eventschemas.FeatureScheduled); set.Expression != "30 0 * * 1" ||
+		set.Zone != "Europe/Berlin" {
+		t.Errorf("stored %+v, want the expression and zone as given", set)
+	}
+	_, err = log.Store().ReadStream(ctx, tickStream(12, t0), eventstore.StreamQuery{})
+	if !errors.Is(err, eventstore.ErrNotFound) {
+		t.Errorf("a tick stream exists: %v", err)
+	}
+}
