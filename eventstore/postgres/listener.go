@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -14,6 +15,9 @@ import (
 
 // listenerAppName marks the LISTEN connection in pg_stat_activity.
 const listenerAppName = "cometa-eventlog-listener"
+
+// errStoreClosed is why subscriptions end when their store is closed.
+var errStoreClosed = errors.New("the store is closed")
 
 // listener shares one LISTEN connection among all subscriptions of a Store
 // and wakes each of them on every commit to the log. It runs only while
@@ -49,7 +53,7 @@ func (l *listener) add(ctx context.Context) (*waiter, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, fmt.Errorf("subscribe: %w: the store is closed", eventstore.ErrUnavailable)
+		return nil, errStoreClosed
 	}
 	if l.stop == nil {
 		conn, err := l.connect(ctx)
@@ -133,7 +137,7 @@ func (l *listener) close() {
 	done := l.done
 	l.mu.Unlock()
 
-	l.fail(fmt.Errorf("subscription: %w: the store is closed", eventstore.ErrUnavailable))
+	l.fail(fmt.Errorf("subscription: %w: %w", eventstore.ErrUnavailable, errStoreClosed))
 	if done != nil {
 		<-done
 	}

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -53,6 +54,8 @@ type Store struct {
 	pool     *pgxpool.Pool
 	logger   *slog.Logger
 	listener *listener
+	// subs counts running subscriptions, so that Close can wait for them.
+	subs sync.WaitGroup
 
 	// readHook, set only by tests before use, is told about every read of a
 	// caught-up subscription: how many events it got and whether committed
@@ -76,9 +79,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (*Store, 
 	return s, nil
 }
 
-// Close ends the store's subscriptions and its LISTEN connection.
+// Close ends the store's subscriptions (their Recv fails with
+// ErrUnavailable) and its LISTEN connection, and waits until none of them
+// uses the pool any more.
 func (s *Store) Close() error {
 	s.listener.close()
+	s.subs.Wait()
 	return nil
 }
 

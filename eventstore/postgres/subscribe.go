@@ -44,7 +44,9 @@ func (s *Store) SubscribeAll(ctx context.Context, after eventstore.Position) (ev
 		done:   make(chan struct{}),
 		cancel: cancel,
 	}
+	s.subs.Add(1)
 	go func() {
+		defer s.subs.Done()
 		defer close(sub.done)
 		defer s.listener.remove(w)
 		s.logger.DebugContext(ctx, "subscription started", "after", after)
@@ -74,6 +76,8 @@ func (s *Store) follow(ctx context.Context, after eventstore.Position, page []ev
 			case pages <- page:
 			case <-ctx.Done():
 				return ended(ctx)
+			case <-w.failed:
+				return w.err
 			}
 			if len(page) == pageSize {
 				continue

@@ -74,18 +74,29 @@ func TestListenerReconnects(t *testing.T) {
 	if got := next(t, ctx, delivered); got.ID != ev.ID {
 		t.Errorf("delivered %s, want %s", got.ID, ev.ID)
 	}
-	// The listener comes back on a new connection (it reconnects at once;
-	// wait for it without a fixed sleep).
+	// The listener comes back on a new connection.
+	awaitListeners(t, pool, "one new listener", func(pids []int32) bool {
+		return len(pids) == 1 && pids[0] != old[0]
+	})
+}
+
+// awaitListeners waits until the LISTEN backends of pool's database satisfy
+// ok. Backends come and go asynchronously to the client, and there is
+// nothing to wait on but pg_stat_activity, hence the polling.
+func awaitListeners(t *testing.T, pool *pgxpool.Pool, want string, ok func([]int32) bool) {
+	t.Helper()
+	ctx := testContext(t)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if pids := listenerPIDs(t, pool); len(pids) == 1 && pids[0] != old[0] {
+		pids := listenerPIDs(t, pool)
+		if ok(pids) {
 			return
 		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			t.Fatal("no new listener connection")
+			t.Fatalf("LISTEN backends %v, want %s", pids, want)
 		}
 	}
 }
@@ -185,4 +196,40 @@ func TestConnectionLoss(t *testing.T) {
 			t.Fatalf("recv %d once the database is back: %v", i, err)
 		}
 	}
+}
+
+func TestCloseEndsSubscriptions(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	pool := pgtest.NewPool(t)
+	s, err := New(ctx, pool, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed, err := s.SubscribeAll(ctx, eventstore.Position{})
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	if err := closed.Close(); err != nil {
+		t.Fatalf("close subscription: %v", err)
+	}
+	if _, err := closed.Recv(); !errors.Is(err, errSubscriptionClosed) {
+		t.Errorf("Recv after Close: %v, want %v", err, errSubscriptionClosed)
+	}
+
+	open, err := s.SubscribeAll(ctx, eventstore.Position{})
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	defer open.Close()
+	if err := s.Close(); err != nil {
+		t.Fatalf("close store: %v", err)
+	}
+	if _, err := open.Recv(); !errors.Is(err, eventstore.ErrUnavailable) {
+		t.Errorf("Recv after the store closed: %v, want ErrUnavailable", err)
+	}
+	if _, err := s.SubscribeAll(ctx, eventstore.Position{}); !errors.Is(err, eventstore.ErrUnavailable) {
+		t.Errorf("SubscribeAll after the store closed: %v, want ErrUnavailable", err)
+	}
+	awaitListeners(t, pool, "none after Close", func(pids []int32) bool { return len(pids) == 0 })
 }
