@@ -70,9 +70,12 @@ func (m *Manager) Rebuild(ctx context.Context, progress func(Progress), names ..
 	return results, nil
 }
 
-// rebuild rebuilds one model. At start-up (startup set) a failure to apply
-// an event also marks the model failing, since it then has no tables that
-// could serve.
+// rebuild rebuilds one model. At start-up (startup set) an event that
+// cannot be applied does not throw the work away: the tables built up to
+// the event before it are swapped in, and the projector then stops at the
+// event the usual way (dead letter, failing, retries), instead of
+// replaying the whole log on every retry. A rebuild asked for explicitly
+// keeps the old tables instead and reports the event.
 func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progress), startup bool) (RebuildResult, error) {
 	start := time.Now()
 	res := RebuildResult{Name: h.name, Version: h.version}
@@ -92,29 +95,13 @@ func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progres
 		}
 	}()
 
-	var last eventstore.Event
-	for {
-		page, err := m.log.ReadAll(ctx, last.Position, m.opts.RebuildPageSize)
-		if err != nil {
-			return res, fmt.Errorf("rebuild read model %q: read log after %s: %w", h.name, posString(last.Position), err)
-		}
-		if len(page) == 0 {
-			break
-		}
-		if err := m.applyRebuildPage(ctx, h, page, res.Events+int64(len(page))); err != nil {
-			return res, m.rebuildFailed(ctx, h, err, startup)
-		}
-		res.Events += int64(len(page))
-		last = page[len(page)-1]
-		report(progress, h.name, res.Events, last.Position, start, false)
-		if len(page) < m.opts.RebuildPageSize {
-			break
-		}
-	}
-
-	res.Position, res.Checksum, res.Events, err = m.swap(ctx, h, last, res.Events)
+	last, stopped, err := m.replay(ctx, h, progress, startup, start, &res)
 	if err != nil {
-		return res, m.rebuildFailed(ctx, h, err, startup)
+		return res, m.rebuildFailed(ctx, h, err)
+	}
+	res.Position, res.Checksum, res.Events, err = m.swap(ctx, h, last, res.Events, !stopped)
+	if err != nil {
+		return res, m.rebuildFailed(ctx, h, err)
 	}
 	swapped = true
 	m.dropSchema(ctx, retiredSchemaOf(h.name))
@@ -123,6 +110,47 @@ func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progres
 	m.logger.InfoContext(ctx, "read model rebuilt", "read_model", h.name, "version", h.version,
 		"events", res.Events, "duration", res.Duration, "checksum", res.Checksum)
 	return res, nil
+}
+
+// replay applies the log to the rebuild schema page by page until a short
+// page says it reached the head. With keepPartial, an event that cannot be
+// applied ends the replay just before it (stopped); otherwise it is the
+// error.
+func (m *Manager) replay(ctx context.Context, h *handler, progress func(Progress), keepPartial bool,
+	start time.Time, res *RebuildResult) (last eventstore.Event, stopped bool, err error) {
+	for {
+		page, err := m.log.ReadAll(ctx, last.Position, m.opts.RebuildPageSize)
+		if err != nil {
+			return last, false, fmt.Errorf("read log after %s: %w", posString(last.Position), err)
+		}
+		if len(page) == 0 {
+			return last, false, nil
+		}
+		err = m.applyRebuildPage(ctx, h, page, res.Events+int64(len(page)))
+		var bad *applyError
+		if err != nil && keepPartial && errors.As(err, &bad) {
+			if bad.index > 0 {
+				if err := m.applyRebuildPage(ctx, h, page[:bad.index], res.Events+int64(bad.index)); err != nil {
+					return last, false, err
+				}
+				res.Events += int64(bad.index)
+				last = page[bad.index-1]
+			}
+			m.logger.WarnContext(ctx, "start-up rebuild stopped at an event that cannot be applied",
+				"read_model", h.name, "stream", bad.ev.Stream, "revision", bad.ev.Revision,
+				"events", res.Events, "err", bad.err)
+			return last, true, nil
+		}
+		if err != nil {
+			return last, false, err
+		}
+		res.Events += int64(len(page))
+		last = page[len(page)-1]
+		report(progress, h.name, res.Events, last.Position, start, false)
+		if len(page) < m.opts.RebuildPageSize {
+			return last, false, nil
+		}
+	}
 }
 
 func report(progress func(Progress), name string, events int64, pos eventstore.Position, start time.Time, done bool) {
@@ -159,7 +187,14 @@ func (m *Manager) lockRebuild(ctx context.Context, name string) (unlock func(), 
 		closeConn()
 		return nil, fmt.Errorf("rebuild read model %q: %w", name, ErrBusy)
 	}
-	return closeConn, nil
+	// Unlock explicitly: closing alone frees the lock only once the server
+	// has noticed, so an immediate next rebuild could find it still held.
+	return func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(uctx, "SELECT pg_advisory_unlock($1, $2)", rebuildSpace, lockKey(name))
+		closeConn()
+	}, nil
 }
 
 // prepareRebuild creates the empty rebuild schema with the model's DDL and
@@ -226,7 +261,11 @@ func (m *Manager) applyRebuildPage(ctx context.Context, h *handler, page []event
 // them in, all in one transaction holding the checkpoint row lock. It
 // returns the new checkpoint, the checksum of the new tables there and the
 // number of events applied in all.
-func (m *Manager) swap(ctx context.Context, h *handler, last eventstore.Event, events int64) (
+//
+// Without catchUp the tables are swapped in where they are: a start-up
+// rebuild that stopped at a bad event, while this process holds the
+// model's leader lock (so no live projector of this version is ahead).
+func (m *Manager) swap(ctx context.Context, h *handler, last eventstore.Event, events int64, catchUp bool) (
 	pos eventstore.Position, sum string, total int64, err error) {
 	tx, err := m.pool.Begin(ctx)
 	if err != nil {
@@ -240,7 +279,7 @@ func (m *Manager) swap(ctx context.Context, h *handler, last eventstore.Event, e
 	if err := setSearchPath(ctx, tx, rebuildSchemaOf(h.name)); err != nil {
 		return pos, "", events, err
 	}
-	for ok && last.Position.Less(live.pos) {
+	for catchUp && ok && last.Position.Less(live.pos) {
 		page, err := m.log.ReadAll(ctx, last.Position, m.opts.RebuildPageSize)
 		if err != nil {
 			return pos, "", events, fmt.Errorf("swap read model %q: read log after %s: %w", h.name, posString(last.Position), err)
@@ -290,30 +329,15 @@ func (m *Manager) swap(ctx context.Context, h *handler, last eventstore.Event, e
 }
 
 // rebuildFailed records an event that stopped a rebuild as a dead letter
-// (and, at start-up, marks the model failing at it) and returns the error
-// to report.
-func (m *Manager) rebuildFailed(ctx context.Context, h *handler, err error, startup bool) error {
+// and returns the error to report; the model's live tables and checkpoint
+// stay as they were.
+func (m *Manager) rebuildFailed(ctx context.Context, h *handler, err error) error {
 	var bad *applyError
 	if !errors.As(err, &bad) || ctx.Err() != nil {
 		return fmt.Errorf("rebuild read model %q: %w", h.name, err)
 	}
-	failure := failureOf(h.name, bad)
 	rerr := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
-		if err := insertDeadLetter(ctx, tx, h.name, bad); err != nil {
-			return err
-		}
-		if !startup {
-			return nil
-		}
-		cp, ok, err := lockCheckpoint(ctx, tx, h.name)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			cp = checkpoint{name: h.name, version: h.version}
-		}
-		cp.state, cp.failure = stateFailing, failure
-		return writeCheckpoint(ctx, tx, cp)
+		return insertDeadLetter(ctx, tx, h.name, bad)
 	})
 	if rerr != nil {
 		m.logger.WarnContext(ctx, "dead letter not recorded", "read_model", h.name, "err", rerr)
@@ -321,7 +345,7 @@ func (m *Manager) rebuildFailed(ctx context.Context, h *handler, err error, star
 	m.logger.ErrorContext(ctx, "read model rebuild stopped: event cannot be applied",
 		"read_model", h.name, "stream", bad.ev.Stream, "revision", bad.ev.Revision,
 		"event_type", bad.ev.Type, "event_id", bad.ev.ID, "err", bad.err)
-	return fmt.Errorf("rebuild read model %q: %w", h.name, failure)
+	return fmt.Errorf("rebuild read model %q: %w", h.name, failureOf(h.name, bad))
 }
 
 // discardRebuild drops an unfinished rebuild's schema and progress row.

@@ -172,14 +172,14 @@ func (m *Manager) WaitFor(ctx context.Context, pos eventstore.Position, names ..
 		case <-poll.C:
 		}
 
-		behind, err = m.readCheckpoints(ctx, names)
-		polled = true
+		cps, err := m.readCheckpoints(ctx, names)
 		if err != nil {
 			if ctx.Err() != nil {
 				return waitTimeout(ctx, pos, names, behind, polled)
 			}
 			return fmt.Errorf("wait for position %s: %w", posString(pos), err)
 		}
+		behind, polled = cps, true
 		done := true
 		for _, cp := range behind {
 			m.board.note(cp.name, seen{cp.version, cp.pos, cp.state})

@@ -1,0 +1,87 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cometa-es/cometa/eventstore"
+)
+
+func TestWaitForReturnsOnceReached(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.manager(fastOptions(), &countersModel{}, seenModel{})
+	e.run(m)
+	at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	for i := range 20 {
+		res := e.appendEvent("counter-1", at, counterBumped{Key: "k", By: i})
+		waitFor(t, m, res.Position)
+		for _, name := range m.Names() {
+			if cp := e.checkpointOf(name); cp.pos.Less(res.Position) {
+				t.Fatalf("WaitFor returned with %s at %v, before %v", name, cp.pos, res.Position)
+			}
+		}
+	}
+	if err := m.WaitFor(testContext(t), eventstore.Position{}); err != nil {
+		t.Errorf("WaitFor the start of the log: %v", err)
+	}
+}
+
+func TestWaitForTimesOutWithTheContext(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.manager(fastOptions(), &countersModel{}, seenModel{})
+	res := e.appendEvent("counter-1", time.Now(), counterBumped{Key: "k", By: 1})
+
+	// Nothing projects: the wait ends with the caller's deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := m.WaitFor(ctx, res.Position, "counters")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), `"counters" not built`) {
+		t.Fatalf("WaitFor with nothing projecting: %v, want the deadline naming counters", err)
+	}
+
+	// Built but not projecting any more: it names where the model stands.
+	built(t, m)
+	later := e.appendEvent("counter-1", time.Now(), counterBumped{Key: "k", By: 1})
+	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err = m.WaitFor(ctx, later.Position)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), `"seen" at `) {
+		t.Fatalf("WaitFor on stopped models: %v, want the deadline naming seen's checkpoint", err)
+	}
+}
+
+func TestWaitForAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	projector := e.manager(fastOptions(), &countersModel{}, seenModel{})
+	e.run(projector)
+
+	// An API process: same models, no projectors, with and without a
+	// listener of its own.
+	polling := e.manager(fastOptions(), &countersModel{}, seenModel{})
+	listening := e.manager(fastOptions(), &countersModel{}, seenModel{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- listening.Listen(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Listen: %v", err)
+		}
+	})
+
+	for i := range 10 {
+		res := e.appendEvent("counter-2", time.Now(), counterBumped{Key: "k", By: i})
+		for _, api := range []*Manager{polling, listening} {
+			waitFor(t, api, res.Position, "counters")
+			if cp := e.checkpointOf("counters"); cp.pos.Less(res.Position) {
+				t.Fatalf("WaitFor returned with counters at %v, before %v", cp.pos, res.Position)
+			}
+		}
+	}
+}
