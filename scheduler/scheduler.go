@@ -147,7 +147,7 @@ func New(log *commands.Log, source Source, runs RunRequester, cfg Config) *Sched
 	cl := cronLogger{cfg.Logger}
 	return &Scheduler{
 		log: log, source: source, runs: runs, cfg: cfg, logger: cfg.Logger,
-		chain:   cron.NewChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)),
+		chain:    cron.NewChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)),
 		entries:  map[int64]*entry{},
 		finished: map[string]bool{},
 	}

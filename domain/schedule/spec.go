@@ -206,6 +206,18 @@ func (s *Spec) Location() *time.Location { return s.loc }
 // change; every zone's rules today stay within 2 hours.
 const foldMargin = 3 * time.Hour
 
+// stepBack returns how far the zone's wall clock steps back within
+// foldMargin after the instant t: wall times that far before t's may
+// still come again after t.
+func (s *Spec) stepBack(t time.Time) time.Duration {
+	_, now := t.In(s.loc).Zone()
+	_, later := t.Add(foldMargin).In(s.loc).Zone()
+	if later >= now {
+		return 0
+	}
+	return time.Duration(now-later) * time.Second
+}
+
 // NextRuns returns up to n ticks that fire strictly after the instant
 // after, in order. It returns fewer when the expression matches nothing
 // within robfig's five-year search window (such as "0 0 30 2 *").
@@ -215,7 +227,7 @@ func (s *Spec) NextRuns(after time.Time, n int) []Fire {
 	}
 	after = after.UTC()
 	var pending, out []Fire
-	w := asWall(after.In(s.loc)).Add(-foldMargin)
+	w := asWall(after.In(s.loc)).Add(-s.stepBack(after))
 	for len(out) < n {
 		w = s.wall.Next(w)
 		if w.IsZero() {
