@@ -26,6 +26,10 @@ func after(pos eventstore.Position, events []eventstore.Event) []eventstore.Even
 // failing, and the same event is tried again after a growing delay, for as
 // long as ctx lasts. The events before it are committed first. Transient
 // faults are retried the same way but leave no dead letter.
+//
+// TODO(projections): there is no operator command to skip or park a dead
+// letter; a model stuck at an event moves on only once its code (a new
+// Version) or the event's upcaster can handle it.
 func (m *Manager) commit(ctx context.Context, h *handler, cp checkpoint, batch []eventstore.Event,
 	state string) (checkpoint, error) {
 	batch = after(cp.pos, batch)

@@ -76,6 +76,14 @@ func (o Options) withDefaults() Options {
 // wait, rebuild and checksum requests about them. Every method may be called
 // from any process sharing the database: all state that matters lives in
 // the database, coordinated by row locks and advisory locks.
+//
+// Connections: batches, dead letters and rebuild pages each hold one pool
+// connection for one short transaction and, but for the last events of a
+// rebuild swap, never ask the pool for a second one meanwhile (the store is
+// read before a transaction begins), so the pool can be small. Besides the pool, Run opens one session for the
+// projector locks and one for LISTEN, and each running rebuild one for its
+// lock; they are opened from the pool's configuration so that they never
+// take a pool slot for good.
 type Manager struct {
 	pool     *pgxpool.Pool
 	log      Log

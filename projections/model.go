@@ -27,9 +27,17 @@
 // checkpoint is never applied again, so redelivery, two processes, or a
 // rebuild swapping new tables in underneath cannot apply an event twice.
 //
+// # Changing a read model
+//
+// Read-model tables are never migrated in place. A change to DDL or Apply
+// raises Version, and every Manager whose code has the new version rebuilds
+// the model from the log before serving it (a Manager with older code
+// leaves newer tables alone). The tables are disposable; the log is the
+// source of truth.
+//
 // The framework's own tables (checkpoints, dead letters, rebuild progress)
 // live in the schema "projections" and are created by the numbered SQL
-// migrations embedded in this package.
+// migrations embedded in this package, applied with goose.
 package projections
 
 import (

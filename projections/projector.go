@@ -144,6 +144,16 @@ func (m *Manager) follow(ctx context.Context, h *handler, cp checkpoint) error {
 		_ = sub.Close()
 	}()
 
+	// Catching up is work worth a log line once it is done.
+	started, applied := time.Now(), 0
+	logLive := func(next checkpoint) {
+		if cp.state != stateLive && next.state == stateLive && applied > 0 {
+			m.logger.InfoContext(ctx, "read model caught up", "read_model", h.name,
+				"events", applied, "duration", time.Since(started))
+			applied = 0
+		}
+	}
+
 	idle := time.NewTimer(0)
 	defer idle.Stop()
 	for {
@@ -154,9 +164,12 @@ func (m *Manager) follow(ctx context.Context, h *handler, cp checkpoint) error {
 		case first = <-feed:
 		case <-idle.C:
 			if cp.state == stateCatchingUp {
-				if cp, err = m.markLive(ctx, cp); err != nil {
+				next, err := m.markLive(ctx, cp)
+				if err != nil {
 					return err
 				}
+				logLive(next)
+				cp = next
 				if cp.state != stateLive {
 					idle.Reset(liveCheckDelay)
 				}
@@ -174,9 +187,13 @@ func (m *Manager) follow(ctx context.Context, h *handler, cp checkpoint) error {
 				return err
 			}
 		}
-		if cp, err = m.commit(ctx, h, cp, batch, state); err != nil {
+		next, err := m.commit(ctx, h, cp, batch, state)
+		if err != nil {
 			return err
 		}
+		applied += len(batch)
+		logLive(next)
+		cp = next
 		if pending != nil {
 			return fmt.Errorf("subscription of read model %q: %w", h.name, pending)
 		}

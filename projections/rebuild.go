@@ -60,6 +60,10 @@ func (m *Manager) Rebuild(ctx context.Context, progress func(Progress), names ..
 		return nil, err
 	}
 	results := make([]RebuildResult, 0, len(hs))
+	// TODO(projections): each model reads the whole log on its own; one
+	// shared read feeding every model would save the reads (about a sixth
+	// of a rebuild's time when measured) at the cost of one failing model
+	// holding the others.
 	for _, h := range hs {
 		res, err := m.rebuild(ctx, h, progress, false)
 		if err != nil {
@@ -96,6 +100,9 @@ func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progres
 	}()
 
 	last, stopped, err := m.replay(ctx, h, progress, startup, start, &res)
+	if err == nil && !stopped {
+		last, err = m.catchUp(ctx, h, last, &res)
+	}
 	if err != nil {
 		return res, m.rebuildFailed(ctx, h, err)
 	}
@@ -257,6 +264,31 @@ func (m *Manager) applyRebuildPage(ctx context.Context, h *handler, page []event
 	})
 }
 
+// catchUp applies, outside the swap transaction, what the live projector
+// has applied beyond last, so that the swap itself has little or nothing
+// left to read while it holds the checkpoint row and a connection.
+func (m *Manager) catchUp(ctx context.Context, h *handler, last eventstore.Event, res *RebuildResult) (eventstore.Event, error) {
+	live, ok, err := loadCheckpoint(ctx, m.pool, h.name)
+	if err != nil || !ok {
+		return last, err
+	}
+	for last.Position.Less(live.pos) {
+		page, err := m.log.ReadAll(ctx, last.Position, m.opts.RebuildPageSize)
+		if err != nil {
+			return last, fmt.Errorf("read log after %s: %w", posString(last.Position), err)
+		}
+		if len(page) == 0 {
+			return last, nil // the swap reports the gap
+		}
+		if err := m.applyRebuildPage(ctx, h, page, res.Events+int64(len(page))); err != nil {
+			return last, err
+		}
+		res.Events += int64(len(page))
+		last = page[len(page)-1]
+	}
+	return last, nil
+}
+
 // swap brings the rebuilt tables level with the live checkpoint and swaps
 // them in, all in one transaction holding the checkpoint row lock. It
 // returns the new checkpoint, the checksum of the new tables there and the
@@ -279,6 +311,11 @@ func (m *Manager) swap(ctx context.Context, h *handler, last eventstore.Event, e
 	if err := setSearchPath(ctx, tx, rebuildSchemaOf(h.name)); err != nil {
 		return pos, "", events, err
 	}
+	// TODO(projections): this catch-up reads the store (a second pool
+	// connection) while the swap transaction holds one; catchUp has left it
+	// only what the live projector applied in the last moments, but as many
+	// simultaneous swaps as the pool has connections could still wait on
+	// each other until ctx ends.
 	for catchUp && ok && last.Position.Less(live.pos) {
 		page, err := m.log.ReadAll(ctx, last.Position, m.opts.RebuildPageSize)
 		if err != nil {
