@@ -130,6 +130,7 @@ func BenchmarkAppendSingle(b *testing.B) {
 			s, pool := benchStore(b)
 			ctx := testContext(b)
 			run := uuid.NewString()[:8]
+			b.ResetTimer()
 
 			raw := parallel(b, b.N, writers, func(w, i int) error {
 				ev := benchEvent()
@@ -163,6 +164,7 @@ func BenchmarkAppendBatch(b *testing.B) {
 			batches[i] = append(batches[i], benchEvent())
 		}
 	}
+	b.ResetTimer()
 
 	raw := parallel(b, b.N, 1, func(_, i int) error {
 		bt := newBatch(batches[i])
