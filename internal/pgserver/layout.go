@@ -95,6 +95,13 @@ func systemUser(name string) (*syscall.Credential, error) {
 // dir to the server's owner. DataDir itself is only created, never chowned:
 // it may hold more than the cluster.
 func (l *layout) prepare() error {
+	// Check before creating anything, so that a refused start leaves no
+	// directories behind; then again, as a umask may have made them 0700.
+	if l.owner != nil {
+		if err := checkTraverse(existingAncestor(l.dataDir), l.owner); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(l.dataDir, 0o755); err != nil {
 		return fmt.Errorf("start postgres: create data dir: %w", err)
 	}
@@ -104,6 +111,14 @@ func (l *layout) prepare() error {
 		}
 	}
 	return l.ownedDir(l.socketDir)
+}
+
+// existingAncestor returns dir or its nearest ancestor that exists.
+func existingAncestor(dir string) string {
+	for !exists(dir) && dir != filepath.Dir(dir) {
+		dir = filepath.Dir(dir)
+	}
+	return dir
 }
 
 // ownedDir creates dir (mode 0700) unless it exists and gives it to the
@@ -131,9 +146,9 @@ func checkTraverse(dir string, owner *syscall.Credential) error {
 		}
 		if !canEnter(st, owner) {
 			return fmt.Errorf("start postgres: the postgres user (uid %d) cannot enter %s "+
-				"(mode %04o, owner uid %d), so it cannot reach the data dir %s: choose a data dir "+
+				"(mode %04o, owner uid %d), so it cannot reach the data dir: choose a data dir "+
 				"outside it (e.g. /var/lib/cometa or a directory under /tmp), or allow it with "+
-				"chmod o+x %s", owner.Uid, d, st.Mode&0o7777, st.Uid, dir, d)
+				"chmod o+x %s", owner.Uid, d, st.Mode&0o7777, st.Uid, d)
 		}
 		if d == "/" {
 			return nil

@@ -348,6 +348,17 @@ func TestCheckTraverse(t *testing.T) {
 			t.Errorf("error gives no advice: %v", err)
 		}
 	}
+
+	// Start refuses before it creates anything.
+	unreachable := filepath.Join(closed, "new", "data")
+	l := &layout{dataDir: unreachable, pgdata: filepath.Join(unreachable, "pgdata"),
+		socketDir: filepath.Join(unreachable, "socket"), owner: stranger}
+	if err := l.prepare(); err == nil || !strings.Contains(err.Error(), "cannot enter "+closed) {
+		t.Errorf("prepare under %s: %v", closed, err)
+	}
+	if _, err := os.Stat(filepath.Join(closed, "new")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused start created directories: %v", err)
+	}
 }
 
 func TestStartFailureReportsServerLog(t *testing.T) {
