@@ -137,3 +137,25 @@ func mustStatus(t *testing.T, m *Manager) []Status {
 	}
 	return all
 }
+
+func TestProjectorSurvivesLosingItsLockSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.manager(fastOptions(), seenModel{})
+	e.run(m)
+	_, first := e.workload(100, 5, 0)
+	waitFor(t, m, first)
+
+	var killed int
+	err := e.pool.QueryRow(testContext(t), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1 AND datname = current_database()`, lockAppName).Scan(&killed)
+	if err != nil || killed != 1 {
+		t.Fatalf("terminated %d lock sessions (%v), want 1", killed, err)
+	}
+	_, last := e.workload(100, 5, 1)
+	waitFor(t, m, last)
+	if events, twice := e.seenCounts(); events != 200 || twice != 0 {
+		t.Errorf("seen holds %d events, %d applied more than once; want 200 and 0", events, twice)
+	}
+	waitUntil(t, m, "the lock held again", func() bool { return statusOf(t, m, "seen").State != StateStopped })
+}

@@ -23,6 +23,9 @@ func lockKey(name string) int32 {
 	return int32(h.Sum32())
 }
 
+// lockAppName marks the lock session in pg_stat_activity.
+const lockAppName = "cometa-projections-locks"
+
 // errLockLost cancels a lease whose lock connection broke.
 var errLockLost = errors.New("projector lock connection lost")
 
@@ -77,7 +80,7 @@ func (k *keeper) tryLock(ctx context.Context, key int32) (bool, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.conn == nil {
-		conn, err := pgx.ConnectConfig(ctx, k.cfg.Copy())
+		conn, err := pgx.ConnectConfig(ctx, named(k.cfg, lockAppName))
 		if err != nil {
 			return false, fmt.Errorf("connect projector lock session: %w", err)
 		}

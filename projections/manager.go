@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cometa-es/cometa/eventschemas"
@@ -203,6 +204,22 @@ func (m *Manager) migrateRetrying(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// connectAs opens a session of its own with the pool's configuration,
+// named in pg_stat_activity by app.
+func connectAs(ctx context.Context, pool *pgxpool.Pool, app string) (*pgx.Conn, error) {
+	return pgx.ConnectConfig(ctx, named(pool.Config().ConnConfig, app))
+}
+
+// named returns a copy of cfg whose sessions carry application_name app.
+func named(cfg *pgx.ConnConfig, app string) *pgx.ConnConfig {
+	cfg = cfg.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = make(map[string]string)
+	}
+	cfg.RuntimeParams["application_name"] = app
+	return cfg
 }
 
 // lookup returns the handlers for names, all of them when names is empty.

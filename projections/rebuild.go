@@ -61,9 +61,8 @@ func (m *Manager) Rebuild(ctx context.Context, progress func(Progress), names ..
 	}
 	results := make([]RebuildResult, 0, len(hs))
 	// TODO(projections): each model reads the whole log on its own; one
-	// shared read feeding every model would save the reads (about a sixth
-	// of a rebuild's time when measured) at the cost of one failing model
-	// holding the others.
+	// shared read feeding every model would save the repeated reads, at the
+	// cost of one failing model holding the others up.
 	for _, h := range hs {
 		res, err := m.rebuild(ctx, h, progress, false)
 		if err != nil {
@@ -175,7 +174,7 @@ func report(progress func(Progress), name string, events int64, pos eventstore.P
 // lockRebuild takes the model's rebuild lock on a connection of its own, so
 // that the lock dies with the session whatever happens; unlock closes it.
 func (m *Manager) lockRebuild(ctx context.Context, name string) (unlock func(), err error) {
-	conn, err := pgx.ConnectConfig(ctx, m.pool.Config().ConnConfig.Copy())
+	conn, err := connectAs(ctx, m.pool, "cometa-projections-rebuild")
 	if err != nil {
 		return nil, fmt.Errorf("rebuild read model %q: connect: %w", name, err)
 	}

@@ -90,7 +90,7 @@ func (m *Manager) listen(ctx context.Context) {
 }
 
 func (m *Manager) listenOnce(ctx context.Context, bo *backoff) error {
-	conn, err := pgx.ConnectConfig(ctx, m.pool.Config().ConnConfig.Copy())
+	conn, err := connectAs(ctx, m.pool, "cometa-projections-listener")
 	if err != nil {
 		return fmt.Errorf("connect checkpoint listener: %w", err)
 	}
