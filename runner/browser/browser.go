@@ -410,12 +410,23 @@ func dial(ctx context.Context, url string) (*rod.Browser, *cdp.WebSocket, error)
 	if err := ws.Connect(ctx, url, nil); err != nil {
 		return nil, nil, fmt.Errorf("connect to %q: %w: %w", url, ErrStart, err)
 	}
-	rb := rod.New().Client(cdp.New().Start(ws)).Context(ctx).NoDefaultDevice()
-	if err := rb.Connect(); err != nil {
+	// rod ties the browser's event hub to the context it connects with, so
+	// that context must live as long as the connection; ctx bounds the
+	// wait instead, and closing the websocket ends a connect that hangs.
+	rb := rod.New().Client(cdp.New().Start(ws)).Context(context.WithoutCancel(ctx)).NoDefaultDevice()
+	done := make(chan error, 1)
+	go func() { done <- rb.Connect() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
 		_ = ws.Close()
 		return nil, nil, fmt.Errorf("connect to %q: %w: %w", url, ErrStart, err)
 	}
-	return rb.Context(context.WithoutCancel(ctx)), ws, nil
+	return rb, ws, nil
 }
 
 // String describes the browser for logs.

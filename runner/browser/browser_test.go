@@ -28,7 +28,11 @@ func testContext(t *testing.T) context.Context {
 func launch(t *testing.T) (*browser.Browser, string) {
 	t.Helper()
 	dir := t.TempDir()
-	b, err := browser.Launch(testContext(t), browser.Options{TempDir: dir})
+	// The start-up context ends right after Launch: the browser, and its
+	// events, must outlive it.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	b, err := browser.Launch(ctx, browser.Options{TempDir: dir})
+	cancel()
 	if err != nil {
 		t.Fatalf("Launch: %v", err)
 	}
@@ -90,8 +94,14 @@ func openPage(t *testing.T, b *browser.Browser, url string) {
 	if err != nil {
 		t.Fatalf("Page: %v", err)
 	}
+	ev := &proto.PageLoadEventFired{}
+	loaded := page.WaitEvent(ev)
 	if err := page.Navigate(url); err != nil {
 		t.Fatalf("Navigate: %v", err)
+	}
+	loaded()
+	if ev.Timestamp == 0 {
+		t.Fatal("no load event: the browser's events do not arrive")
 	}
 	if err := page.WaitLoad(); err != nil {
 		t.Fatalf("WaitLoad: %v", err)

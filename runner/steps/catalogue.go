@@ -53,7 +53,7 @@ type UnknownStepError struct {
 }
 
 func (e *UnknownStepError) Error() string {
-	return fmt.Sprintf("unknown step %q: did you mean %q?", e.Sentence, e.Closest)
+	return fmt.Sprintf("unknown step: %s (the closest known step is: %s)", e.Sentence, e.Closest)
 }
 
 // Is makes errors.Is(err, ErrUnknownStep) true.
@@ -217,14 +217,17 @@ func (c *Catalogue) Validate(content string) error {
 }
 
 // Closest returns the pattern most similar to sentence: quoted values are
-// ignored and the rest compared by edit distance, case-insensitively.
+// ignored and the rest compared case-insensitively, by edit distance over
+// words first (a missing or extra word) and over characters second (a
+// typo).
 func (c *Catalogue) Closest(sentence string) string {
 	target := shapeOf(sentence)
-	best, bestDist := "", -1
+	words := strings.Fields(target)
+	best, bestScore := "", -1
 	for _, d := range c.defs {
-		dist := levenshtein(target, d.shape)
-		if bestDist < 0 || dist < bestDist {
-			best, bestDist = d.pattern, dist
+		score := 1000*levenshtein(words, strings.Fields(d.shape)) + levenshtein([]rune(target), []rune(d.shape))
+		if bestScore < 0 || score < bestScore {
+			best, bestScore = d.pattern, score
 		}
 	}
 	return best
@@ -239,8 +242,8 @@ func shapeOf(s string) string {
 	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
 }
 
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
+// levenshtein is the edit distance between two sequences.
+func levenshtein[T comparable](ra, rb []T) int {
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {

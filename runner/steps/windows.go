@@ -130,6 +130,16 @@ func (w *windows) attach(ctx context.Context, id proto.TargetTargetID) (*rod.Pag
 		}
 	}
 	w.mu.Lock()
+	switched := w.current != id
+	w.mu.Unlock()
+	if switched {
+		// Input goes to the window in front: a background tab does not
+		// paint, and mouse events sent to it wait for a frame for ever.
+		if err := (proto.PageBringToFront{}).Call(p.Context(ctx)); err != nil {
+			return nil, err
+		}
+	}
+	w.mu.Lock()
 	w.pages[id] = p
 	w.current = id
 	w.mu.Unlock()
@@ -222,10 +232,23 @@ func (s *Session) screenshot(ctx context.Context) []byte {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	res, err := proto.PageCaptureScreenshot{Format: proto.PageCaptureScreenshotFormatPng}.Call(p.Context(ctx))
+	var png []byte
+	// Right after a navigation the page can be between renderers for a
+	// moment ("Not attached to an active page"), so failures are retried.
+	err := poll(ctx, func() (bool, error) {
+		res, err := proto.PageCaptureScreenshot{Format: proto.PageCaptureScreenshotFormatPng}.Call(p.Context(ctx))
+		if err != nil {
+			if isConnectionLost(err) {
+				return true, err
+			}
+			return false, err
+		}
+		png = res.Data
+		return true, nil
+	})
 	if err != nil {
 		s.log.WarnContext(ctx, "screenshot failed", "error", err)
 		return nil
 	}
-	return res.Data
+	return png
 }
