@@ -81,3 +81,11 @@ func serverAlive(pid int, pgdata string) bool {
 	}
 	return cwd == want
 }
+
+// Running reports whether a server is running on the cluster in dataDir,
+// as its lock file says.
+func Running(dataDir string) bool {
+	pgdata := filepath.Join(dataDir, "pgdata")
+	pid, err := lockPID(filepath.Join(pgdata, "postmaster.pid"))
+	return err == nil && serverAlive(pid, pgdata)
+}

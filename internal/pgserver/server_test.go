@@ -123,8 +123,14 @@ func TestStartReuseStop(t *testing.T) {
 	exec1(t, s, "cometa", "CREATE TABLE kept (v text)", "INSERT INTO kept VALUES ('first run')")
 	const clusterID = "SELECT system_identifier::text FROM pg_control_system()"
 	id := query(t, s, "postgres", clusterID)
+	if !Running(dir) {
+		t.Error("Running = false for a running server")
+	}
 	if err := s.Stop(ctx); err != nil {
 		t.Fatalf("stop: %v", err)
+	}
+	if Running(dir) {
+		t.Error("Running = true after Stop")
 	}
 	if err := s.Stop(ctx); err != nil {
 		t.Errorf("second stop: %v", err)

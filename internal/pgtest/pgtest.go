@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -57,6 +58,7 @@ type cluster struct {
 // names), runs the tests and stops it again. It returns the exit code for
 // os.Exit.
 func Main(m *testing.M) int {
+	sweep()
 	harness.mu.Lock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	c, err := startCluster(ctx, true)
@@ -98,6 +100,23 @@ func (c *cluster) close(ctx context.Context) {
 	}
 }
 
+// dirPrefix names the harness's directories under the system temp dir.
+const dirPrefix = "cometa-pgtest-"
+
+// sweep removes the directories of test binaries that died without
+// cleaning up (a test timeout ends the process at once; the server follows
+// it): no server runs there and they are older than any start-up.
+func sweep() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, dir := range dirs {
+		st, err := os.Stat(dir)
+		if err != nil || time.Since(st.ModTime()) < 10*time.Minute || pgserver.Running(dir) {
+			continue
+		}
+		_ = os.RemoveAll(dir)
+	}
+}
+
 // startCluster connects to URLEnv's server, or starts a private one in a
 // fresh directory under /tmp (reachable by the postgres user, which a
 // t.TempDir under a 0700 directory is not). harness.mu is held.
@@ -105,7 +124,7 @@ func startCluster(ctx context.Context, fast bool) (*cluster, error) {
 	if adminURL := os.Getenv(URLEnv); adminURL != "" {
 		return connectCluster(ctx, adminURL, nil)
 	}
-	dir, err := os.MkdirTemp("", "cometa-pgtest-")
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		return nil, err
 	}

@@ -122,3 +122,32 @@ func TestWithDatabase(t *testing.T) {
 		}
 	}
 }
+
+func TestSweepRemovesOnlyDeadDirs(t *testing.T) {
+	t.Parallel()
+	dead, err := os.MkdirTemp("", dirPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dead) })
+	dirs := []string{dead}
+	harness.mu.Lock()
+	dirs = append(dirs, harness.dirs...) // this binary's running clusters
+	harness.mu.Unlock()
+	old := time.Now().Add(-time.Hour)
+	for _, dir := range dirs {
+		if err := os.Chtimes(dir, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	sweep()
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("dead dir %s kept: %v", dead, err)
+	}
+	for _, live := range dirs[1:] {
+		if _, err := os.Stat(live); err != nil {
+			t.Errorf("a running cluster's dir is gone: %v", err)
+		}
+	}
+}
