@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/input"
+	"github.com/ysmood/gson"
 )
 
 func formSteps() []definition {
@@ -64,6 +65,15 @@ const focusSelectJS = `function() {
     const s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
   } else if (this.select) { try { this.select(); } catch (e) {} }
 }`
+
+// optStr returns the string at key, "" when the key is absent.
+func optStr(v gson.JSON, key string) string {
+	x := v.Get(key)
+	if x.Nil() {
+		return ""
+	}
+	return x.Str()
+}
 
 type field struct {
 	disabled, readOnly, editable bool
@@ -209,10 +219,10 @@ func (s *Session) selectOption(ctx context.Context, l lookup, mode, value string
 			return false, err
 		}
 		v := res.Value
-		if msg := v.Get("fatal").Str(); msg != "" {
+		if msg := optStr(v, "fatal"); msg != "" {
 			return true, failf("%s: %s", quoteSel(l.raw), msg)
 		}
-		if msg := v.Get("retry").Str(); msg != "" {
+		if msg := optStr(v, "retry"); msg != "" {
 			return false, retryf("%s %s", quoteSel(l.raw), msg)
 		}
 		return true, nil

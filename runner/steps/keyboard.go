@@ -68,7 +68,9 @@ func stepKeySet(ctx context.Context, x *stepRun) error {
 				keys = append(keys, k)
 				continue
 			}
-			r := []rune(name)
+			// A letter in a shortcut is the key, not a capital: CTRL+A is
+			// Control and a.
+			r := []rune(strings.ToLower(name))
 			k, ok := keyOf(r[0])
 			if len(r) != 1 || !ok {
 				return failf("unknown key %q in %q", name, set)

@@ -1,0 +1,41 @@
+package steps_test
+
+import (
+	"testing"
+
+	"github.com/cometa-es/cometa/runner/steps"
+)
+
+func TestKeyboard(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustPass(join(
+		[]steps.Step{
+			st(`Goto URL "` + e.page("keys.html") + `"`),
+			st(`I can click on element with css selector "#field"`),
+			st(`Send keys "Home, sweet home"`),
+		},
+		js(`return document.getElementById('field').value`, "Home, sweet home"),
+		[]steps.Step{
+			st(`Press the following set of keys "CTRL+A;BACKSPACE"`),
+			st(`Send keys "Olá, 世界"`),
+			st(`Send keys "HOME"`),
+			st(`Send keys ">"`),
+			st(`Press Enter`),
+			st(`BrowserTitle is "entered >Olá, 世界"`),
+			st(`Send keys "ENTER"`),
+			st(`Press TAB`),
+		},
+		js(`return document.activeElement === document.body || document.activeElement.id !== 'field'`, "true"),
+		js(`return document.getElementById('keys').textContent.includes('Control;ctrl+a;Backspace;')`, "true"),
+		[]steps.Step{
+			st(`I can click on element with css selector "#field"`),
+			{Content: "Send keys \"ignored\"\n\"\"\"\nline one\n\"\"\"", Timeout: st("").Timeout},
+		},
+		js(`return document.getElementById('field').value.endsWith('line one')`, "true"),
+	)...)
+	msg := e.mustFail(st(`Press the following set of keys "CTRL+NOSUCHKEY"`))
+	if msg != `unknown key "NOSUCHKEY" in "CTRL+NOSUCHKEY"` {
+		t.Fatalf("unknown key: %q", msg)
+	}
+}
