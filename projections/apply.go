@@ -98,7 +98,8 @@ func (h *handler) apply(ctx context.Context, tx pgx.Tx, items []item) (index int
 // setSearchPath confines the rest of tx to one schema, so that DDL and
 // Apply use unqualified names. pg_catalog stays implicitly in front.
 func setSearchPath(ctx context.Context, tx pgx.Tx, schema string) error {
-	if _, err := tx.Exec(ctx, "SELECT set_config('search_path', $1, true)", pgx.Identifier{schema}.Sanitize()); err != nil {
+	path := pgx.Identifier{schema}.Sanitize()
+	if _, err := tx.Exec(ctx, "SELECT set_config('search_path', $1, true)", path); err != nil {
 		return fmt.Errorf("set search_path to %s: %w", schema, err)
 	}
 	return nil

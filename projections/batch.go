@@ -138,7 +138,8 @@ func (m *Manager) applyBatch(ctx context.Context, h *handler, from checkpoint,
 
 // recordFailure writes the dead letter for bad and marks the model failing
 // at it, without moving the checkpoint.
-func (m *Manager) recordFailure(ctx context.Context, h *handler, from checkpoint, bad *applyError) (checkpoint, error) {
+func (m *Manager) recordFailure(ctx context.Context, h *handler, from checkpoint,
+	bad *applyError) (checkpoint, error) {
 	tx, err := m.pool.Begin(ctx)
 	if err != nil {
 		return from, fmt.Errorf("record dead letter of read model %q: %w", h.name, err)

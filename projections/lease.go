@@ -52,7 +52,8 @@ func newKeeper(cfg *pgx.ConnConfig, logger *slog.Logger, interval time.Duration)
 // acquire blocks until this process holds the leader lock of name, trying
 // every interval, or until ctx ends. The returned context ends when the
 // lock is lost or release is called; release gives the lock back.
-func (k *keeper) acquire(ctx context.Context, name string) (lease context.Context, release func(), err error) {
+func (k *keeper) acquire(ctx context.Context, name string) (
+	lease context.Context, release func(), err error) {
 	key := lockKey(name)
 	for {
 		ok, err := k.tryLock(ctx, key)

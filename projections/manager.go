@@ -81,10 +81,10 @@ func (o Options) withDefaults() Options {
 // Connections: batches, dead letters and rebuild pages each hold one pool
 // connection for one short transaction and, but for the last events of a
 // rebuild swap, never ask the pool for a second one meanwhile (the store is
-// read before a transaction begins), so the pool can be small. Besides the pool, Run opens one session for the
-// projector locks and one for LISTEN, and each running rebuild one for its
-// lock; they are opened from the pool's configuration so that they never
-// take a pool slot for good.
+// read before a transaction begins), so the pool can be small. Besides the
+// pool, Run opens one session for the projector locks and one for LISTEN,
+// and each running rebuild one for its lock; they are opened from the
+// pool's configuration so that they never take a pool slot for good.
 type Manager struct {
 	pool     *pgxpool.Pool
 	log      Log
@@ -105,7 +105,8 @@ type Manager struct {
 func New(pool *pgxpool.Pool, log Log, reg *eventschemas.Registry, logger *slog.Logger,
 	opts Options, models ...ReadModel) (*Manager, error) {
 	if pool == nil || log == nil || reg == nil || logger == nil {
-		return nil, fmt.Errorf("new projections manager: pool, log, registry and logger are required: %w", ErrInvalid)
+		return nil, fmt.Errorf("new projections manager: pool, log, registry and logger are required: %w",
+			ErrInvalid)
 	}
 	if err := validateModels(reg, models); err != nil {
 		return nil, fmt.Errorf("new projections manager: %w", err)

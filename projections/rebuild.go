@@ -51,7 +51,8 @@ type RebuildResult struct {
 // moved and resubscribes from it, so no event is lost or applied twice.
 // The old tables are dropped after the swap. A second rebuild of the same
 // model at the same time is ErrBusy.
-func (m *Manager) Rebuild(ctx context.Context, progress func(Progress), names ...string) ([]RebuildResult, error) {
+func (m *Manager) Rebuild(ctx context.Context, progress func(Progress),
+	names ...string) ([]RebuildResult, error) {
 	hs, err := m.lookup(names)
 	if err != nil {
 		return nil, fmt.Errorf("rebuild: %w", err)
@@ -79,7 +80,8 @@ func (m *Manager) Rebuild(ctx context.Context, progress func(Progress), names ..
 // event the usual way (dead letter, failing, retries), instead of
 // replaying the whole log on every retry. A rebuild asked for explicitly
 // keeps the old tables instead and reports the event.
-func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progress), startup bool) (RebuildResult, error) {
+func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progress),
+	startup bool) (RebuildResult, error) {
 	start := time.Now()
 	res := RebuildResult{Name: h.name, Version: h.version}
 	unlock, err := m.lockRebuild(ctx, h.name)
@@ -124,10 +126,19 @@ func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progres
 // error.
 func (m *Manager) replay(ctx context.Context, h *handler, progress func(Progress), keepPartial bool,
 	start time.Time, res *RebuildResult) (last eventstore.Event, stopped bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := m.readAhead(ctx)
 	for {
-		page, err := m.log.ReadAll(ctx, last.Position, m.opts.RebuildPageSize)
-		if err != nil {
-			return last, false, fmt.Errorf("read log after %s: %w", posString(last.Position), err)
+		var page []eventstore.Event
+		select {
+		case r := <-pages:
+			if r.err != nil {
+				return last, false, r.err
+			}
+			page = r.events
+		case <-ctx.Done():
+			return last, false, ctx.Err()
 		}
 		if len(page) == 0 {
 			return last, false, nil
@@ -159,7 +170,8 @@ func (m *Manager) replay(ctx context.Context, h *handler, progress func(Progress
 	}
 }
 
-func report(progress func(Progress), name string, events int64, pos eventstore.Position, start time.Time, done bool) {
+func report(progress func(Progress), name string, events int64, pos eventstore.Position,
+	start time.Time, done bool) {
 	if progress == nil {
 		return
 	}
@@ -235,6 +247,39 @@ func (m *Manager) prepareRebuild(ctx context.Context, h *handler) error {
 	return nil
 }
 
+// readPage is one page of the log read ahead, or why reading stopped.
+type readPage struct {
+	events []eventstore.Event
+	err    error
+}
+
+// readAhead reads the log from the start in pages of RebuildPageSize, one
+// page ahead of the consumer, so that reading the next page overlaps with
+// applying the current one. It stops after an empty or short page, an
+// error (sent as the last page), or when ctx ends.
+func (m *Manager) readAhead(ctx context.Context) <-chan readPage {
+	pages := make(chan readPage, 1)
+	go func() {
+		var after eventstore.Position
+		for {
+			events, err := m.log.ReadAll(ctx, after, m.opts.RebuildPageSize)
+			if err != nil {
+				err = fmt.Errorf("read log after %s: %w", posString(after), err)
+			}
+			select {
+			case pages <- readPage{events, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(events) < m.opts.RebuildPageSize {
+				return
+			}
+			after = events[len(events)-1].Position
+		}
+	}()
+	return pages
+}
+
 // applyRebuildPage applies one page of the log to the rebuild schema and
 // records the progress, in one transaction.
 func (m *Manager) applyRebuildPage(ctx context.Context, h *handler, page []eventstore.Event, total int64) error {
@@ -266,7 +311,8 @@ func (m *Manager) applyRebuildPage(ctx context.Context, h *handler, page []event
 // catchUp applies, outside the swap transaction, what the live projector
 // has applied beyond last, so that the swap itself has little or nothing
 // left to read while it holds the checkpoint row and a connection.
-func (m *Manager) catchUp(ctx context.Context, h *handler, last eventstore.Event, res *RebuildResult) (eventstore.Event, error) {
+func (m *Manager) catchUp(ctx context.Context, h *handler, last eventstore.Event,
+	res *RebuildResult) (eventstore.Event, error) {
 	live, ok, err := loadCheckpoint(ctx, m.pool, h.name)
 	if err != nil || !ok {
 		return last, err
@@ -318,7 +364,8 @@ func (m *Manager) swap(ctx context.Context, h *handler, last eventstore.Event, e
 	for catchUp && ok && last.Position.Less(live.pos) {
 		page, err := m.log.ReadAll(ctx, last.Position, m.opts.RebuildPageSize)
 		if err != nil {
-			return pos, "", events, fmt.Errorf("swap read model %q: read log after %s: %w", h.name, posString(last.Position), err)
+			return pos, "", events, fmt.Errorf("swap read model %q: read log after %s: %w",
+				h.name, posString(last.Position), err)
 		}
 		if len(page) == 0 {
 			return pos, "", events, fmt.Errorf("swap read model %q: log ends at %s before checkpoint %s",
@@ -395,13 +442,15 @@ func (m *Manager) discardRebuild(ctx context.Context, h *handler) {
 }
 
 func (m *Manager) dropSchema(ctx context.Context, schema string) {
-	if _, err := m.pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+	sql := "DROP SCHEMA IF EXISTS " + pgx.Identifier{schema}.Sanitize() + " CASCADE"
+	if _, err := m.pool.Exec(ctx, sql); err != nil {
 		m.logger.WarnContext(ctx, "schema not dropped", "schema", schema, "err", err)
 	}
 }
 
 func renameSchema(ctx context.Context, tx pgx.Tx, from, to string) error {
-	_, err := tx.Exec(ctx, "ALTER SCHEMA "+pgx.Identifier{from}.Sanitize()+" RENAME TO "+pgx.Identifier{to}.Sanitize())
+	_, err := tx.Exec(ctx, "ALTER SCHEMA "+pgx.Identifier{from}.Sanitize()+
+		" RENAME TO "+pgx.Identifier{to}.Sanitize())
 	if err != nil {
 		return fmt.Errorf("rename schema %s to %s: %w", from, to, err)
 	}

@@ -55,7 +55,8 @@ func (b *board) setActive(active bool) {
 // process's code has) has reached pos with tables of that version, and
 // returns the name of one that is failing short of it. wake is closed on
 // the next change.
-func (b *board) check(want map[string]int, pos eventstore.Position) (reached bool, failing string, wake <-chan struct{}, active bool) {
+func (b *board) check(want map[string]int, pos eventstore.Position) (
+	reached bool, failing string, wake <-chan struct{}, active bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	reached = true
@@ -219,7 +220,8 @@ func (m *Manager) readCheckpoints(ctx context.Context, names []string) ([]checkp
 
 // waitTimeout wraps the ctx error with where the models stood when last
 // polled.
-func waitTimeout(ctx context.Context, pos eventstore.Position, want []string, behind []checkpoint, polled bool) error {
+func waitTimeout(ctx context.Context, pos eventstore.Position, want []string,
+	behind []checkpoint, polled bool) error {
 	at := make(map[string]eventstore.Position, len(behind))
 	for _, cp := range behind {
 		at[cp.name] = cp.pos
