@@ -37,7 +37,10 @@ func TestWaitForTimesOutWithTheContext(t *testing.T) {
 	res := e.appendEvent("counter-1", time.Now(), counterBumped{Key: "k", By: 1})
 
 	// Nothing projects: the wait ends with the caller's deadline.
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	if err := m.Migrate(testContext(t)); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	err := m.WaitFor(ctx, res.Position, "counters")
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), `"counters" not built`) {
