@@ -10,6 +10,7 @@ package eventstore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -101,6 +102,9 @@ type Position struct {
 	Commit  uint64
 	Prepare uint64
 }
+
+// String renders p as "commit/prepare".
+func (p Position) String() string { return fmt.Sprintf("%d/%d", p.Commit, p.Prepare) }
 
 // IsZero reports whether p is the start of the log.
 func (p Position) IsZero() bool { return p.Commit == 0 && p.Prepare == 0 }
