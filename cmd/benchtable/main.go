@@ -21,7 +21,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 )
 
 // basePrefix marks a baseline metric, as internal/benchreport writes it.
@@ -167,18 +166,31 @@ func isFailure(line string) bool {
 		strings.HasPrefix(t, "FAIL ") || strings.HasPrefix(t, "panic: ")
 }
 
-// Write prints rep's rows as an aligned table.
+// Write prints rep's rows as a table: the figure left-aligned, the numbers
+// right-aligned.
 func Write(w io.Writer, rep Report) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "figure\tvalue\tbaseline\tratio\t")
+	cells := [][4]string{{"figure", "value", "baseline", "ratio"}}
 	for _, r := range rep.Rows {
 		ratio := "n/a"
 		if r.Baseline != 0 {
 			ratio = strconv.FormatFloat(r.Ratio(), 'f', 2, 64) + "x"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", r.Figure, number(r.Value), number(r.Baseline), ratio)
+		cells = append(cells, [4]string{r.Figure, number(r.Value), number(r.Baseline), ratio})
 	}
-	return tw.Flush()
+	var width [4]int
+	for _, row := range cells {
+		for i, c := range row {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	for _, row := range cells {
+		_, err := fmt.Fprintf(w, "%-*s  %*s  %*s  %*s\n",
+			width[0], row[0], width[1], row[1], width[2], row[2], width[3], row[3])
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // number formats a figure with at most three significant decimals and no
