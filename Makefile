@@ -5,6 +5,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
+# The project's machines keep Go in /usr/local/go, not always on PATH.
+export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 # The version the binary reports (cometa version, GET /backend/info/).
 VERSION ?= 2.5.95-es.$(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
