@@ -1,0 +1,214 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cometa-es/cometa/domain"
+	"github.com/cometa-es/cometa/domain/access"
+	"github.com/cometa-es/cometa/domain/variable"
+	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/eventstore"
+	"github.com/cometa-es/cometa/internal/cryptojs"
+)
+
+// VariableIndex is what the variable commands read of the variables read
+// model: the scopes that exist and the names taken in them. It may lag the
+// log.
+type VariableIndex interface {
+	// Find returns the id of the live variable named name in the scope,
+	// or 0.
+	Find(ctx context.Context, department, environment, feature int64, based, name string) (int64, error)
+	// ScopeKnown reports whether department and environment exist (an id
+	// of 0 is not asked about and reported true), and the department of
+	// live feature (0 when there is none or feature is 0).
+	ScopeKnown(ctx context.Context, department, environment, feature int64) (
+		departmentOK, environmentOK bool, featureDepartment int64, err error)
+}
+
+// VariableInput is a variable as a client sets it. Value is plain text, or
+// ciphertext in Cometa's format; with Encrypted, plain text is encrypted
+// before it reaches an event.
+type VariableInput struct {
+	DepartmentID  int64
+	EnvironmentID int64
+	FeatureID     int64
+	Name          string
+	// Based is the scope: "department", "environment" or "feature"; ""
+	// means "feature" with a feature, else "environment".
+	Based     string
+	Encrypted bool
+	Value     string
+}
+
+// Variables carries out the variable commands. A variable of a department
+// the actor is not a member of is reported as not found.
+//
+// TODO(variables): names are kept unique per scope by asking the read
+// model, so two requests creating the same name at the same moment can both
+// succeed; a reservation stream per scope and name would close that gap.
+type Variables struct {
+	log        *Log
+	ids        *IDs
+	index      VariableIndex
+	passphrase string
+}
+
+// NewVariables returns the variable commands; passphrase encrypts the
+// values of encrypted variables.
+func NewVariables(log *Log, ids *IDs, index VariableIndex, passphrase string) *Variables {
+	return &Variables{log: log, ids: ids, index: index, passphrase: passphrase}
+}
+
+// VariableKind is the id kind of variables ("variable-<id>" streams).
+const VariableKind = "variable"
+
+// errDuplicateVariable has Cometa's wording.
+const errDuplicateVariable = "Variable already exists with specified requirements, please update the variable."
+
+// Create makes a new variable and returns its id. A name already taken in
+// the scope is refused (invalid variable_name).
+func (v *Variables) Create(ctx context.Context, meta Meta, actor access.Actor, in VariableInput) (
+	int64, eventstore.AppendResult, error) {
+	cmd, err := v.prepare(ctx, actor, 0, in)
+	if err != nil {
+		return 0, eventstore.AppendResult{}, fmt.Errorf("create variable: %w", err)
+	}
+	id, res, err := v.ids.Create(ctx, VariableKind, meta, func(id int64) ([]eventschemas.Payload, error) {
+		cmd.VariableID = id
+		return variable.State{}.Decide(cmd)
+	})
+	if err != nil {
+		return 0, res, fmt.Errorf("create variable: %w", err)
+	}
+	return id, res, nil
+}
+
+// Put sets the variable named in.Name in in's scope: it replaces the value
+// of the one that exists, or creates it. created tells which.
+func (v *Variables) Put(ctx context.Context, meta Meta, actor access.Actor, in VariableInput) (
+	id int64, res eventstore.AppendResult, created bool, err error) {
+	found, err := v.index.Find(ctx, in.DepartmentID, in.EnvironmentID, in.FeatureID, basedOf(in),
+		strings.TrimSpace(in.Name))
+	if err != nil {
+		return 0, res, false, fmt.Errorf("set variable: %w", err)
+	}
+	if found == 0 {
+		id, res, err = v.Create(ctx, meta, actor, in)
+		return id, res, err == nil, err
+	}
+	res, _, err = v.Update(ctx, meta, actor, found, func(VariableInput) (VariableInput, error) { return in, nil })
+	return found, res, false, err
+}
+
+// Update changes variable id to what edit makes of its current fields (its
+// current value as stored: ciphertext when encrypted). changed is false
+// when nothing changes.
+func (v *Variables) Update(ctx context.Context, meta Meta, actor access.Actor, id int64,
+	edit func(VariableInput) (VariableInput, error)) (eventstore.AppendResult, bool, error) {
+	res, changed, err := v.log.Execute(ctx, variable.Stream(id), meta,
+		func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
+			s, err := visibleVariable(actor, id, history)
+			if err != nil {
+				return nil, err
+			}
+			in, err := edit(VariableInput{DepartmentID: s.DepartmentID, EnvironmentID: s.EnvironmentID,
+				FeatureID: s.FeatureID, Name: s.Name, Based: s.Based, Encrypted: s.Value.Encrypted(),
+				Value: s.Value.Text()})
+			if err != nil {
+				return nil, err
+			}
+			cmd, err := v.prepare(ctx, actor, id, in)
+			if err != nil {
+				return nil, err
+			}
+			return s.Decide(cmd)
+		})
+	if err != nil {
+		return res, false, fmt.Errorf("update variable %d: %w", id, err)
+	}
+	return res, changed, nil
+}
+
+// Delete removes variable id.
+func (v *Variables) Delete(ctx context.Context, meta Meta, actor access.Actor, id int64) (eventstore.AppendResult, error) {
+	res, _, err := v.log.Execute(ctx, variable.Stream(id), meta,
+		func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
+			s, err := visibleVariable(actor, id, history)
+			if err != nil {
+				return nil, err
+			}
+			return s.Decide(variable.Delete{Actor: actor, VariableID: id})
+		})
+	if err != nil {
+		return res, fmt.Errorf("delete variable %d: %w", id, err)
+	}
+	return res, nil
+}
+
+// prepare checks that in's scope exists and its name is free (for variable
+// id, 0 for a new one), encrypts a plain value marked encrypted, and
+// returns the domain command.
+func (v *Variables) prepare(ctx context.Context, actor access.Actor, id int64, in VariableInput) (variable.Set, error) {
+	depOK, envOK, featDep, err := v.index.ScopeKnown(ctx, in.DepartmentID, in.EnvironmentID, in.FeatureID)
+	if err != nil {
+		return variable.Set{}, err
+	}
+	var errs []error
+	if !depOK {
+		errs = append(errs, domain.Invalid("department", "department %d does not exist", in.DepartmentID))
+	}
+	if !envOK {
+		errs = append(errs, domain.Invalid("environment", "environment %d does not exist", in.EnvironmentID))
+	}
+	if in.FeatureID > 0 && (featDep == 0 || !actor.InDepartment(featDep)) {
+		errs = append(errs, domain.Invalid("feature", "feature %d does not exist", in.FeatureID))
+		featDep = 0
+	}
+	if err := errors.Join(errs...); err != nil {
+		return variable.Set{}, err
+	}
+
+	value := in.Value
+	if in.Encrypted && !cryptojs.IsCiphertext(value) {
+		if value, err = cryptojs.Encrypt(v.passphrase, value); err != nil {
+			return variable.Set{}, fmt.Errorf("encrypt the value of variable %q: %w", in.Name, err)
+		}
+	}
+	taken, err := v.index.Find(ctx, in.DepartmentID, in.EnvironmentID, in.FeatureID, basedOf(in),
+		strings.TrimSpace(in.Name))
+	if err != nil {
+		return variable.Set{}, err
+	}
+	if taken != 0 && taken != id {
+		return variable.Set{}, domain.Invalid("variable_name", errDuplicateVariable)
+	}
+	return variable.Set{Actor: actor, VariableID: id, DepartmentID: in.DepartmentID,
+		EnvironmentID: in.EnvironmentID, FeatureID: in.FeatureID, FeatureDepartmentID: featDep,
+		Name: in.Name, Based: in.Based, Encrypted: in.Encrypted, Value: value}, nil
+}
+
+// basedOf is the scope Set gives a variable whose Based is empty.
+func basedOf(in VariableInput) string {
+	switch {
+	case in.Based != "":
+		return in.Based
+	case in.FeatureID > 0:
+		return eventschemas.BasedFeature
+	default:
+		return eventschemas.BasedEnvironment
+	}
+}
+
+// visibleVariable folds history and reports a variable that does not
+// exist, was deleted, or is of a department the actor is not in as not
+// found.
+func visibleVariable(actor access.Actor, id int64, history []Recorded) (variable.State, error) {
+	s := variable.Fold(payloadsOf(history))
+	if !s.Exists || s.Deleted || s.ID != id || !actor.InDepartment(s.DepartmentID) {
+		return s, domain.NotFound("variable", id)
+	}
+	return s, nil
+}

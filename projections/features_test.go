@@ -1,0 +1,134 @@
+package projections_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cometa-es/cometa/commands"
+	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/projections"
+	"github.com/cometa-es/cometa/projections/projectiontest"
+)
+
+// The readers are what the commands read.
+var (
+	_ commands.FeatureLibrary = (*projections.FeatureReader)(nil)
+	_ commands.FolderTree     = (*projections.FolderReader)(nil)
+	_ commands.VariableIndex  = (*projections.VariableReader)(nil)
+)
+
+func registry(t *testing.T) *eventschemas.Registry {
+	t.Helper()
+	reg, err := eventschemas.NewRegistry(eventschemas.Schemas()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+func step(id, content string) eventschemas.FeatureStep {
+	return eventschemas.FeatureStep{StepID: id, Keyword: "Given", Content: content, Type: "normal",
+		Enabled: true, Timeout: 60}
+}
+
+func definition(name string, department int64, steps ...eventschemas.FeatureStep) eventschemas.FeatureDefinition {
+	return eventschemas.FeatureDefinition{FeatureName: name, Slug: name, AppID: 1, AppName: "App",
+		EnvironmentID: 1, EnvironmentName: "Env", DepartmentID: department, DepartmentName: "Dep",
+		Cloud: "local", Browsers: json.RawMessage(`[]`), Mobiles: json.RawMessage(`[]`), Video: true,
+		EmailAddress: []string{}, EmailCCAddress: []string{}, EmailBCCAddress: []string{}, Steps: steps}
+}
+
+func TestFeaturesModel(t *testing.T) {
+	t.Parallel()
+	h := projectiontest.New(t, registry(t), projections.NewFeatures())
+	ctx := context.Background()
+	r := projections.NewFeatureReader(h.Pool)
+
+	h.Append("account-1", &eventschemas.AccountCreated{AccountID: 1, Name: "Ada Ü", Email: "ada@example.com"})
+	h.Append("department-3", &eventschemas.DepartmentCreated{DepartmentID: 3, Name: "QA", Slug: "QA"})
+	h.Append("application-1", &eventschemas.ApplicationCreated{ApplicationID: 1, Name: "Shop", Slug: "Shop"})
+	login := definition("Login", 3, step("a", `Goto URL "https://example.com"`), step("b", "Press Enter"))
+	h.Append("feature-7", &eventschemas.FeatureCreated{FeatureID: 7, CreatedBy: 1},
+		&eventschemas.FeatureSaved{FeatureID: 7, Version: 1, Definition: login})
+	runs := definition("Runs login", 3, step("c", `Run feature with id "7" before continuing`))
+	runs.Steps[0].Type = "subfeature"
+	h.Append("feature-8", &eventschemas.FeatureCreated{FeatureID: 8, CreatedBy: 1},
+		&eventschemas.FeatureSaved{FeatureID: 8, Version: 1, Definition: runs})
+	// Version 2 of feature 7: step b removed, d added before a, a disabled.
+	v2 := definition("Login", 3, step("d", "Press Enter"), step("a", `Goto URL "https://example.com"`))
+	v2.Steps[1].Enabled = false
+	h.Append("feature-7", &eventschemas.FeatureSaved{FeatureID: 7, Version: 2, Definition: v2})
+	h.Append("feature-9", &eventschemas.FeatureCreated{FeatureID: 9, CreatedBy: 1},
+		&eventschemas.FeatureSaved{FeatureID: 9, Version: 1, Definition: definition("Gone", 4)},
+		&eventschemas.FeatureDeleted{FeatureID: 9})
+	h.Sync()
+
+	list, err := r.List(ctx, []int64{3}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].FeatureID != 7 || list[1].FeatureID != 8 {
+		t.Fatalf("features of department 3: %+v", list)
+	}
+	f := list[0]
+	if f.Version != 2 || f.Steps != 1 || f.CreatedBy == nil || f.CreatedBy.Name != "Ada Ü" ||
+		f.LastEdited == nil || f.LastEdited.UserID != 1 {
+		t.Errorf("feature 7 = version %d, %d enabled steps, created by %+v, edited by %+v",
+			f.Version, f.Steps, f.CreatedBy, f.LastEdited)
+	}
+	if all, _ := r.List(ctx, nil, true); len(all) != 2 {
+		t.Errorf("all features: %d, want 2 (9 is deleted)", len(all))
+	}
+	if _, ok, _ := r.Get(ctx, 9); ok {
+		t.Error("deleted feature 9 is still served")
+	}
+	if max, _ := r.MaxID(ctx); max != 9 {
+		t.Errorf("max id %d, want 9 (deleted ones count)", max)
+	}
+
+	steps, err := r.Steps(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a kept its integer id (1), b's (2) is gone, d is new (4: c took 3).
+	got := []struct {
+		ID      int64
+		StepID  string
+		Enabled bool
+	}{}
+	for _, s := range steps {
+		got = append(got, struct {
+			ID      int64
+			StepID  string
+			Enabled bool
+		}{s.ID, s.StepID, s.Enabled})
+	}
+	want := []struct {
+		ID      int64
+		StepID  string
+		Enabled bool
+	}{{4, "d", true}, {1, "a", false}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("steps of feature 7 (-want +got):\n%s", diff)
+	}
+
+	lib, err := r.Library(ctx, 3, runs.Steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lib) != 1 || lib[0].ID != 7 || len(lib[0].Steps) != 2 || lib[0].Steps[0].StepID != "d" {
+		t.Errorf("library for feature 8: %+v", lib)
+	}
+	if lib, _ := r.Library(ctx, 4, runs.Steps); len(lib) != 0 {
+		t.Errorf("library of another department: %+v", lib)
+	}
+	names, err := r.Names(ctx, 3, 1, 1)
+	if err != nil || names.Department == nil || *names.Department != "QA" || names.Application == nil ||
+		names.Environment != nil {
+		t.Errorf("names = %+v, %v; want QA, Shop and no environment", names, err)
+	}
+	h.CheckRebuild()
+}
