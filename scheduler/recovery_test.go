@@ -202,3 +202,66 @@ func TestSetRefusesBadInput(t *testing.T) {
 		t.Errorf("a tick stream exists: %v", err)
 	}
 }
+
+// panickyRunner panics on its first request, then behaves like runs.
+type panickyRunner struct {
+	runs     *runLedger
+	panicked chan struct{}
+}
+
+func (r panickyRunner) RequestRun(ctx context.Context, req scheduler.RunRequest) (int64, error) {
+	select {
+	case <-r.panicked:
+		return r.runs.RequestRun(ctx, req)
+	default:
+		close(r.panicked)
+		panic("runner bug")
+	}
+}
+
+// TestPanicInAJobIsRecovered: a job that panics is logged through slog by
+// cron.Recover; the scheduler goes on, and the tick whose run request
+// panicked is finished like any claimed tick without a run.
+func TestPanicInAJobIsRecovered(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	log := newLog(t)
+	setSchedule(t, ctx, log, t0, schedule.Set{FeatureID: 12, Expression: "* * * * *", OwnerID: 2})
+	clock := newFakeClock(t0)
+	runs := newRunLedger()
+	runner := panickyRunner{runs: runs, panicked: make(chan struct{})}
+	results := make(outcomes, 16)
+	warn := newWarnings()
+	start(t, scheduler.New(log, scheduler.NewLogSource(log.Store(), log.Registry()), runner, scheduler.Config{
+		Clock: clock, OnTick: results.onTick, Grace: 20 * time.Second, Logger: warn.logger(),
+	}))
+	clock.WaitForSleepers(ctx, 1)
+	clock.Set(minute(1))
+	<-runner.panicked
+	clock.WaitForSleepers(ctx, 1)
+
+	clock.Set(minute(2))
+	got := map[string]scheduler.Outcome{}
+	for _, r := range results.next(t, ctx, 2) {
+		got[r.Fire.At.Format("15:04")] = r.Outcome
+	}
+	want := map[string]scheduler.Outcome{"12:01": scheduler.ClaimedElsewhere, "12:02": scheduler.Fired}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outcomes after the panic (-want +got):\n%s", diff)
+	}
+	stream := tickStream(12, minute(1))
+	for len(tickEvents(t, ctx, log, stream)) < 2 {
+		clock.WaitForSleepers(ctx, 1)
+		clock.Set(clock.Now().Add(10 * time.Second))
+		if ctx.Err() != nil {
+			t.Fatal("the tick whose request panicked was never finished")
+		}
+	}
+	if _, n := runs.counts(); n != 2 {
+		t.Errorf("%d runs, want one per tick", n)
+	}
+	w := warn.all()
+	if len(w) != 1 || !strings.Contains(w[0], "cron: panic") || !strings.Contains(w[0], "runner bug") {
+		t.Errorf("logged %q, want the recovered panic once", w)
+	}
+}

@@ -147,7 +147,10 @@ func New(log *commands.Log, source Source, runs RunRequester, cfg Config) *Sched
 	cl := cronLogger{cfg.Logger}
 	return &Scheduler{
 		log: log, source: source, runs: runs, cfg: cfg, logger: cfg.Logger,
-		chain:    cron.NewChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)),
+		// SkipIfStillRunning must wrap Recover: its token is handed back
+		// without a defer, so a panic passing through it would leave the
+		// job skipped for ever.
+		chain:    cron.NewChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)),
 		entries:  map[int64]*entry{},
 		finished: map[string]bool{},
 	}
