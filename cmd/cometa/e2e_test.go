@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cometa-es/cometa/eventstore/esdb/esdbtest"
 )
 
 // These tests build the binary and run it as a user would: `cometa serve`
@@ -106,21 +108,22 @@ type server struct {
 
 // startServe starts `cometa serve` on a free port with dir as data dir and
 // returns once it logs that it serves.
-func startServe(t *testing.T, dir string) *server {
+func startServe(t *testing.T, dir string, env ...string) *server {
 	t.Helper()
-	return startServeUntil(t, dir, "cometa started")
+	return startServeUntil(t, dir, "cometa started", env...)
 }
 
-// startServeUntil starts `cometa serve` and returns once it logs msg.
-func startServeUntil(t *testing.T, dir, msg string) *server {
+// startServeUntil starts `cometa serve` with env added to its environment
+// and returns once it logs msg.
+func startServeUntil(t *testing.T, dir, msg string, env ...string) *server {
 	t.Helper()
 	cmd := exec.Command(cometaBinary(t), "serve")
-	cmd.Env = childEnv(
+	cmd.Env = append(childEnv(
 		"COMETA_LISTEN=127.0.0.1:0",
 		"COMETA_DATA_DIR="+dir,
 		"COMETA_LOG_FORMAT=json",
 		"COMETA_LOG_LEVEL=debug",
-	)
+	), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -348,6 +351,47 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if err := s2.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("cometa serve after SIGTERM: %v, want exit 0\n%s", err, s2.logs())
+	}
+}
+
+// readyz returns the status code and the checks of GET /readyz.
+func readyz(t *testing.T, s *server) (int, map[string]string) {
+	t.Helper()
+	var ready struct {
+		Checks map[string]string `json:"checks"`
+	}
+	resp := getJSON(t, "http://"+s.addr+"/readyz", &ready)
+	return resp.StatusCode, ready.Checks
+}
+
+// TestServeWithESDB runs cometa with its events in EventStoreDB (the
+// in-repo test server) and the read models in the private PostgreSQL:
+// /readyz follows the event store going away and coming back.
+func TestServeWithESDB(t *testing.T) {
+	t.Parallel()
+	srv := esdbtest.Start(t)
+	s := startServe(t, dataDir(t), "COMETA_EVENTSTORE="+srv.URL())
+
+	if !strings.Contains(s.logs(), `"event_store":"esdb"`) {
+		t.Errorf("start-up log does not name the esdb store:\n%s", s.logs())
+	}
+	if code, checks := readyz(t, s); code != http.StatusOK || checks["eventstore"] != "ok" {
+		t.Errorf("/readyz with EventStoreDB up = %d %v, want 200", code, checks)
+	}
+
+	srv.Stop()
+	code, checks := readyz(t, s)
+	if code != http.StatusServiceUnavailable || checks["eventstore"] != "unavailable" ||
+		checks["database"] != "ok" {
+		t.Errorf("/readyz with EventStoreDB down = %d %v, want 503 naming the event store", code, checks)
+	}
+
+	srv.Restart()
+	if code, checks := readyz(t, s); code != http.StatusOK {
+		t.Errorf("/readyz after EventStoreDB came back = %d %v, want 200", code, checks)
+	}
+	if err := s.stop(t, syscall.SIGINT); err != nil {
+		t.Fatalf("cometa serve after SIGINT: %v, want exit 0\n%s", err, s.logs())
 	}
 }
 
