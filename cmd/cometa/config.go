@@ -154,7 +154,11 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string {
 	lines := make([]string, 0, len(e.Problems)+1)
-	lines = append(lines, fmt.Sprintf("invalid configuration (%d problems):", len(e.Problems)))
+	plural := "s"
+	if len(e.Problems) == 1 {
+		plural = ""
+	}
+	lines = append(lines, fmt.Sprintf("invalid configuration (%d problem%s):", len(e.Problems), plural))
 	for _, p := range e.Problems {
 		lines = append(lines, "  - "+p.Error())
 	}
