@@ -181,7 +181,7 @@ type Match struct {
 }
 
 // Match finds the step a step_content belongs to. A content whose first
-// line is followed by a line of """ (or ''') carries the text up to the
+// line is followed by a line of """ (or ”') carries the text up to the
 // closing quotes as a docstring. When several steps match, the one with
 // the most literal text wins (`I can see "x" on page` over `I can see
 // "x"`).
@@ -264,7 +264,7 @@ func levenshtein[T comparable](ra, rb []T) int {
 }
 
 // splitDocstring separates a step line from the docstring written after it
-// between lines of """ (or ''').
+// between lines of """ (or ”').
 func splitDocstring(content string) (sentence, doc string) {
 	content = strings.ReplaceAll(content, "\r\n", "\n")
 	content = strings.ReplaceAll(content, "\u00a0", " ")

@@ -151,7 +151,7 @@ var namedKeys = map[string]input.Key{
 	"UP": input.ArrowUp, "DOWN": input.ArrowDown, "LEFT": input.ArrowLeft, "RIGHT": input.ArrowRight,
 	"ARROW_UP": input.ArrowUp, "ARROW_DOWN": input.ArrowDown, "ARROW_LEFT": input.ArrowLeft,
 	"ARROW_RIGHT": input.ArrowRight,
-	"SHIFT": input.ShiftLeft, "LEFT_SHIFT": input.ShiftLeft, "CONTROL": input.ControlLeft,
+	"SHIFT":       input.ShiftLeft, "LEFT_SHIFT": input.ShiftLeft, "CONTROL": input.ControlLeft,
 	"CTRL": input.ControlLeft, "LEFT_CONTROL": input.ControlLeft, "ALT": input.AltLeft,
 	"LEFT_ALT": input.AltLeft, "META": input.MetaLeft, "COMMAND": input.MetaLeft,
 	"PAUSE": input.Pause, "F1": input.F1, "F2": input.F2, "F3": input.F3, "F4": input.F4,

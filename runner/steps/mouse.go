@@ -128,7 +128,20 @@ func (s *Session) click(ctx context.Context, x *stepRun, l lookup, button proto.
 // hitJS finds a point of the element (as fractions of its box) where a
 // click reaches the element: the element or one of its descendants is
 // topmost there, or a label for it. Covered: it names what is on top.
-const hitJS = `function() {
+//
+// It first waits (a few frames at most) until the element stops moving, so
+// that a page still re-rendering after the previous step does not move the
+// target between this check and the click.
+const hitJS = `async function() {
+  const frame = () => new Promise(res => { requestAnimationFrame(() => res()); setTimeout(res, 50); });
+  const pos = () => { const b = this.getBoundingClientRect(); return [b.left, b.top, b.width, b.height].join(); };
+  let last = pos();
+  for (let i = 0; i < 10; i++) {
+    await frame();
+    const now = pos();
+    if (now === last) break;
+    last = now;
+  }
   const r = this.getBoundingClientRect();
   if (r.width <= 0 || r.height <= 0) return {state: 'invisible'};
   const reaches = hit => hit && (hit === this || this.contains(hit) ||
@@ -153,7 +166,7 @@ func clickPoint(ctx context.Context, el *rod.Element) (*proto.Point, string, err
 	if err := (proto.DOMScrollIntoViewIfNeeded{ObjectID: el.Object.ObjectID}).Call(el); err != nil {
 		return nil, "", err
 	}
-	res, err := evalOn(el, hitJS)
+	res, err := el.Evaluate(rod.Eval(hitJS).ByPromise())
 	if err != nil {
 		return nil, "", err
 	}

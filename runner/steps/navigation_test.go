@@ -61,7 +61,7 @@ func TestNavigationFailures(t *testing.T) {
 	if !strings.Contains(msg, "net::ERR_NAME_NOT_RESOLVED") || !strings.Contains(msg, "nowhere.invalid") {
 		t.Fatalf("unresolvable host: %q", msg)
 	}
-	msg = e.mustFail(st(`Goto URL "` + e.page("links.html") + `"`), st(`BrowserTitle is "Other"`))
+	msg = e.mustFail(st(`Goto URL "`+e.page("links.html")+`"`), st(`BrowserTitle is "Other"`))
 	if msg != `the browser title is "Links page", expected "Other"` {
 		t.Fatalf("title: %q", msg)
 	}
