@@ -1,0 +1,41 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/cometa-es/cometa/domain/account"
+	"github.com/cometa-es/cometa/domain/department"
+	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/eventstore"
+)
+
+// CreateDepartment opens a department with the next free id (c.DepartmentID
+// is ignored) and, when the actor is an account, makes it a member, as
+// Cometa does. The two appends are not atomic: should the second fail, the
+// department exists without its creator as a member and the error says so.
+func CreateDepartment(ctx context.Context, l *Log, ids *IDs, meta Meta, c department.Create) (int64, eventstore.AppendResult, error) {
+	id, res, err := Create(ctx, ids, "department", meta, func(s department.State, id int64) ([]eventschemas.Payload, error) {
+		c.DepartmentID = id
+		return s.Decide(c)
+	})
+	if err != nil || c.Actor.AccountID == 0 {
+		return id, res, err
+	}
+	join := account.JoinDepartment{Actor: c.Actor, AccountID: c.Actor.AccountID, DepartmentID: id}
+	joined, ok, err := ChangeAccount(ctx, l, meta, c.Actor.AccountID, join)
+	if err != nil {
+		return id, res, err
+	}
+	if ok {
+		res = joined
+	}
+	return id, res, nil
+}
+
+// ChangeDepartment carries out a department.Rename, ChangeSettings or
+// Delete on department id's stream.
+func ChangeDepartment(ctx context.Context, l *Log, meta Meta, id int64, c department.Command) (eventstore.AppendResult, bool, error) {
+	return Handle(ctx, l, department.Stream(id), meta, func(s department.State) ([]eventschemas.Payload, error) {
+		return s.Decide(c)
+	})
+}

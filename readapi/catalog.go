@@ -1,0 +1,266 @@
+package readapi
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cometa-es/cometa/commands"
+	"github.com/cometa-es/cometa/domain"
+	"github.com/cometa-es/cometa/domain/catalog"
+	"github.com/cometa-es/cometa/eventstore"
+)
+
+func (a *api) catalogRoutes(r *routes) {
+	r.get("/api/applications/", a.listApplications)
+	r.post("/api/applications/", a.createApplication)
+	r.patch("/api/applications/:app_id/:app_name/", a.renameApplication)
+	r.delete("/api/applications/:app_id/", a.deleteApplication)
+	r.get("/api/environments/", a.listEnvironments)
+	r.post("/api/environments/", a.createEnvironment)
+	r.patch("/api/environments/:environment_id/:environment_name/", a.renameEnvironment)
+	r.delete("/api/environments/:environment_id/", a.deleteEnvironment)
+}
+
+// applicationJSON is an application as Cometa serializes it.
+type applicationJSON struct {
+	AppID     int64  `json:"app_id"`
+	AppName   string `json:"app_name"`
+	Slug      string `json:"slug"`
+	CreatedOn string `json:"created_on"`
+}
+
+// queryApplications reads every application, or the one with id when id
+// is not 0, in id order.
+func (a *api) queryApplications(ctx context.Context, id int64) ([]applicationJSON, error) {
+	rows, err := a.Pool.Query(ctx, `SELECT app_id, app_name, slug, created_on FROM rm_catalog.applications
+		WHERE $1 = 0 OR app_id = $1 ORDER BY app_id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list applications: %w", err)
+	}
+	out := []applicationJSON{}
+	var (
+		app     applicationJSON
+		created time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&app.AppID, &app.AppName, &app.Slug, &created}, func() error {
+		app.CreatedOn = created.UTC().Format(isoMicro)
+		out = append(out, app)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list applications: %w", err)
+	}
+	return out, nil
+}
+
+// listApplications is GET /backend/api/applications/: every application
+// (they belong to no department).
+func (a *api) listApplications(c *fiber.Ctx) error {
+	list, err := a.queryApplications(c.UserContext(), 0)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"results": list})
+}
+
+// createApplication adds an application with a unique name and answers
+// 201 with it.
+func (a *api) createApplication(c *fiber.Ctx) error {
+	who := callerOf(c)
+	var body struct {
+		AppName *string `json:"app_name"`
+	}
+	if err := decodeBody(c, &body, decodeOptions{}); err != nil {
+		return err
+	}
+	if body.AppName == nil {
+		return domain.Invalid("app_name", "is required")
+	}
+	ctx := c.UserContext()
+	if err := a.applicationNameFree(ctx, *body.AppName, 0); err != nil {
+		return err
+	}
+	id, res, err := commands.CreateApplication(ctx, a.IDs, a.meta(c),
+		catalog.CreateApplication{Actor: who.Actor, Name: *body.AppName})
+	if err != nil {
+		return err
+	}
+	if err := a.settle(ctx, res.Position, "catalog"); err != nil {
+		return err
+	}
+	list, err := a.queryApplications(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		return domain.NotFound("application", id)
+	}
+	return created(c, list[0])
+}
+
+// applicationNameFree returns a 400 naming app_name when another
+// application than except has the name: application names are unique in
+// Cometa.
+//
+// TODO(catalog): read-model check, racy between concurrent requests.
+func (a *api) applicationNameFree(ctx context.Context, name string, except int64) error {
+	var taken bool
+	err := a.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rm_catalog.applications
+		WHERE lower(app_name) = lower(trim($1)) AND app_id <> $2)`, name, except).Scan(&taken)
+	if err != nil {
+		return fmt.Errorf("look up application name: %w", err)
+	}
+	if taken {
+		return domain.Invalid("app_name", "application with this app name already exists")
+	}
+	return nil
+}
+
+// renameApplication is Cometa's PATCH /api/applications/<id>/<new_name>/.
+func (a *api) renameApplication(c *fiber.Ctx) error {
+	who := callerOf(c)
+	id, err := pathID(c, "app_id")
+	if err != nil {
+		return err
+	}
+	name, err := url.PathUnescape(c.Params("app_name"))
+	if err != nil {
+		return domain.Invalid("app_name", "not a valid path segment")
+	}
+	ctx := c.UserContext()
+	if err := a.applicationNameFree(ctx, name, id); err != nil {
+		return err
+	}
+	res, _, err := commands.ChangeApplication(ctx, a.Log, a.meta(c), id,
+		catalog.RenameApplication{Actor: who.Actor, ApplicationID: id, Name: name})
+	return a.catalogAnswer(c, res.Position, err)
+}
+
+// deleteApplication removes an application.
+func (a *api) deleteApplication(c *fiber.Ctx) error {
+	who := callerOf(c)
+	id, err := pathID(c, "app_id")
+	if err != nil {
+		return err
+	}
+	res, _, err := commands.ChangeApplication(c.UserContext(), a.Log, a.meta(c), id,
+		catalog.DeleteApplication{Actor: who.Actor, ApplicationID: id})
+	return a.catalogAnswer(c, res.Position, err)
+}
+
+// environmentJSON is an environment as Cometa serializes it.
+type environmentJSON struct {
+	EnvironmentID   int64  `json:"environment_id"`
+	EnvironmentName string `json:"environment_name"`
+	CreatedOn       string `json:"created_on"`
+}
+
+// queryEnvironments reads every environment, or the one with id when id
+// is not 0, in id order.
+func (a *api) queryEnvironments(ctx context.Context, id int64) ([]environmentJSON, error) {
+	rows, err := a.Pool.Query(ctx, `SELECT environment_id, environment_name, created_on
+		FROM rm_catalog.environments WHERE $1 = 0 OR environment_id = $1 ORDER BY environment_id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list environments: %w", err)
+	}
+	out := []environmentJSON{}
+	var (
+		env     environmentJSON
+		created time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&env.EnvironmentID, &env.EnvironmentName, &created}, func() error {
+		env.CreatedOn = created.UTC().Format(isoMicro)
+		out = append(out, env)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list environments: %w", err)
+	}
+	return out, nil
+}
+
+// listEnvironments is GET /backend/api/environments/.
+func (a *api) listEnvironments(c *fiber.Ctx) error {
+	list, err := a.queryEnvironments(c.UserContext(), 0)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"results": list})
+}
+
+// createEnvironment adds an environment (names need not be unique, as in
+// Cometa) and answers 201 with it.
+func (a *api) createEnvironment(c *fiber.Ctx) error {
+	who := callerOf(c)
+	var body struct {
+		EnvironmentName *string `json:"environment_name"`
+	}
+	if err := decodeBody(c, &body, decodeOptions{}); err != nil {
+		return err
+	}
+	if body.EnvironmentName == nil {
+		return domain.Invalid("environment_name", "is required")
+	}
+	ctx := c.UserContext()
+	id, res, err := commands.CreateEnvironment(ctx, a.IDs, a.meta(c),
+		catalog.CreateEnvironment{Actor: who.Actor, Name: *body.EnvironmentName})
+	if err != nil {
+		return err
+	}
+	if err := a.settle(ctx, res.Position, "catalog"); err != nil {
+		return err
+	}
+	list, err := a.queryEnvironments(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		return domain.NotFound("environment", id)
+	}
+	return created(c, list[0])
+}
+
+// renameEnvironment is Cometa's PATCH /api/environments/<id>/<new_name>/.
+func (a *api) renameEnvironment(c *fiber.Ctx) error {
+	who := callerOf(c)
+	id, err := pathID(c, "environment_id")
+	if err != nil {
+		return err
+	}
+	name, err := url.PathUnescape(c.Params("environment_name"))
+	if err != nil {
+		return domain.Invalid("environment_name", "not a valid path segment")
+	}
+	res, _, err := commands.ChangeEnvironment(c.UserContext(), a.Log, a.meta(c), id,
+		catalog.RenameEnvironment{Actor: who.Actor, EnvironmentID: id, Name: name})
+	return a.catalogAnswer(c, res.Position, err)
+}
+
+// deleteEnvironment removes an environment.
+func (a *api) deleteEnvironment(c *fiber.Ctx) error {
+	who := callerOf(c)
+	id, err := pathID(c, "environment_id")
+	if err != nil {
+		return err
+	}
+	res, _, err := commands.ChangeEnvironment(c.UserContext(), a.Log, a.meta(c), id,
+		catalog.DeleteEnvironment{Actor: who.Actor, EnvironmentID: id})
+	return a.catalogAnswer(c, res.Position, err)
+}
+
+// catalogAnswer finishes a catalogue change: the error, or the settled
+// {"success": true}.
+func (a *api) catalogAnswer(c *fiber.Ctx, pos eventstore.Position, err error) error {
+	if err != nil {
+		return err
+	}
+	if err := a.settle(c.UserContext(), pos, "catalog"); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"success": true})
+}

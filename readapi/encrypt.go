@@ -1,0 +1,62 @@
+package readapi
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/cometa-es/cometa/domain"
+	"github.com/cometa-es/cometa/domain/role"
+	"github.com/cometa-es/cometa/internal/cryptojs"
+)
+
+// DecryptPermission is the flag that decrypting with /backend/encrypt/
+// needs. Cometa lets any caller decrypt any secret; here only a role that
+// may edit variables may, since it could read them in the clear anyway by
+// replacing them.
+const DecryptPermission = role.EditVariable
+
+func (a *api) encryptRoutes(r *routes) {
+	r.get("/encrypt/", a.encrypt)
+	r.post("/encrypt/", a.encrypt)
+}
+
+// encryptBody is the input of /backend/encrypt/, as a JSON body or as
+// query parameters.
+type encryptBody struct {
+	Action string `json:"action"`
+	Text   string `json:"text"`
+}
+
+// encrypt encrypts text in Cometa's format (CryptoJS-compatible) for any
+// caller, or decrypts it for a caller with DecryptPermission.
+func (a *api) encrypt(c *fiber.Ctx) error {
+	var body encryptBody
+	if err := decodeInput(c, &body, decodeOptions{}); err != nil {
+		return err
+	}
+	if err := domain.CheckFreeText("text", body.Text); err != nil {
+		return err
+	}
+	switch body.Action {
+	case "encrypt":
+		out, err := cryptojs.Encrypt(a.Passphrase, body.Text)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"result": out})
+	case "decrypt":
+		if err := callerOf(c).Require(string(DecryptPermission)); err != nil {
+			return err
+		}
+		out, err := cryptojs.Decrypt(a.Passphrase, body.Text)
+		if errors.Is(err, cryptojs.ErrNotCiphertext) {
+			return domain.Invalid("text", "not a value encrypted with this server's passphrase")
+		}
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"result": out})
+	}
+	return domain.Invalid("action", `must be "encrypt" or "decrypt", got %q`, body.Action)
+}

@@ -1,0 +1,65 @@
+package readapi
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/cometa-es/cometa/domain"
+)
+
+// Cometa's pagination (StandardResultsSetPagination): page is 1-based,
+// size defaults to 200 and may not pass 5000.
+const (
+	defaultPageSize = 200
+	maxPageSize     = 5000
+)
+
+// pageRequest is the page a list request asks for.
+type pageRequest struct {
+	page, size int
+}
+
+// offset is the number of rows before the page.
+func (p pageRequest) offset() int { return (p.page - 1) * p.size }
+
+// readPage reads ?page= and ?size=; a value that is not a positive integer
+// is a 400 naming it. A size above the maximum is capped, as in Cometa.
+func readPage(c *fiber.Ctx) (pageRequest, error) {
+	p := pageRequest{page: 1, size: defaultPageSize}
+	for _, q := range []struct {
+		name string
+		dst  *int
+	}{{"page", &p.page}, {"size", &p.size}} {
+		raw := c.Query(q.name)
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 {
+			return p, domain.Invalid(q.name, "must be a positive integer, got %q", raw)
+		}
+		*q.dst = n
+	}
+	p.size = min(p.size, maxPageSize)
+	return p, nil
+}
+
+// pageBody is a DRF page: {"count", "next", "previous", "results"} with
+// absolute URLs of the neighbouring pages, null at the ends.
+func pageBody[T any](c *fiber.Ctx, p pageRequest, count int, results []T) fiber.Map {
+	if results == nil {
+		results = []T{}
+	}
+	link := func(page int) any {
+		if page < 1 || (page-1)*p.size >= count {
+			return nil
+		}
+		args := fiber.AcquireArgs()
+		defer fiber.ReleaseArgs(args)
+		c.Context().QueryArgs().CopyTo(args)
+		args.Set("page", strconv.Itoa(page))
+		return c.BaseURL() + c.Path() + "?" + args.String()
+	}
+	return fiber.Map{"count": count, "next": link(p.page + 1), "previous": link(p.page - 1), "results": results}
+}
