@@ -13,6 +13,7 @@ func Schemas() []Schema {
 		FolderSchemas(),
 		VariableSchemas(),
 		scheduleSchemas(),
+		runSchemas(),
 	} {
 		all = append(all, area...)
 	}
