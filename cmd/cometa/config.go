@@ -65,6 +65,9 @@ type Config struct {
 	// BrowserStack browsers; both or neither.
 	BrowserStackUsername  string `env:"COMETA_BROWSERSTACK_USERNAME" envDefault:""`
 	BrowserStackAccessKey string `env:"COMETA_BROWSERSTACK_ACCESS_KEY" envDefault:""`
+	// BrowserStackURL is BrowserStack's API base URL (a test points it at a
+	// fake server).
+	BrowserStackURL string `env:"COMETA_BROWSERSTACK_URL" envDefault:"https://api.browserstack.com"`
 	// ShutdownTimeout bounds the graceful drain on SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration `env:"COMETA_SHUTDOWN_TIMEOUT" envDefault:"10s"`
 }
@@ -231,6 +234,9 @@ func (c Config) Validate() error {
 	if c.BodyLimit < minBodyLimit || c.BodyLimit > maxBodyLimit {
 		bad("COMETA_BODY_LIMIT", "%s is not between %s and %s",
 			c.BodyLimit, ByteSize(minBodyLimit), ByteSize(maxBodyLimit))
+	}
+	if err := validateURL(c.BrowserStackURL, "http", "https"); err != nil {
+		bad("COMETA_BROWSERSTACK_URL", "%v", err)
 	}
 	if (c.BrowserStackUsername == "") != (c.BrowserStackAccessKey == "") {
 		bad("COMETA_BROWSERSTACK_USERNAME", "set both COMETA_BROWSERSTACK_USERNAME and "+

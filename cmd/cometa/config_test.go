@@ -31,6 +31,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		StepTimeoutMax:        7200 * time.Second,
 		BodyLimit:             4 << 20,
 		ReadYourWritesTimeout: 5 * time.Second,
+		BrowserStackURL:       "https://api.browserstack.com",
 		ShutdownTimeout:       10 * time.Second,
 	}
 	if cfg != want {

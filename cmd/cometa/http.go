@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/cometa-es/cometa/readapi"
 )
 
 // readyTimeout bounds each readiness check of GET /readyz.
@@ -34,7 +35,7 @@ func newHTTPApp(cfg Config, logger *slog.Logger, checks []check) *fiber.App {
 		BodyLimit:             int(cfg.BodyLimit),
 		ReadTimeout:           time.Minute,
 		IdleTimeout:           2 * time.Minute,
-		ErrorHandler:          jsonErrorHandler(logger),
+		ErrorHandler:          readapi.ErrorHandler(logger),
 	})
 	app.Use(recover.New())
 
@@ -75,23 +76,6 @@ func readiness(c *fiber.Ctx, logger *slog.Logger, checks []check) error {
 			JSON(fiber.Map{"status": "unavailable", "checks": status})
 	}
 	return c.JSON(fiber.Map{"status": "ready", "checks": status})
-}
-
-// jsonErrorHandler answers every error as {"success": false, "error": ...}
-// in Cometa's error shape. A *fiber.Error keeps its status and message; any
-// other error is a 500 whose cause is logged and not shown.
-func jsonErrorHandler(logger *slog.Logger) fiber.ErrorHandler {
-	return func(c *fiber.Ctx, err error) error {
-		code, msg := fiber.StatusInternalServerError, "internal server error"
-		var ferr *fiber.Error
-		if errors.As(err, &ferr) {
-			code, msg = ferr.Code, ferr.Message
-		} else {
-			logger.ErrorContext(c.UserContext(), "request failed",
-				"method", c.Method(), "path", c.Path(), "err", err)
-		}
-		return c.Status(code).JSON(fiber.Map{"success": false, "error": msg})
-	}
 }
 
 // serveHTTP serves app on ln until ctx ends, then stops accepting and drains

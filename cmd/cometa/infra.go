@@ -38,6 +38,9 @@ type infra struct {
 	// once they exist.
 	passphrase string
 
+	// unpublish removes the published URL of the private cluster.
+	unpublish func()
+
 	// storeKind and databaseKind describe the setup for the start-up log.
 	storeKind    string
 	databaseKind string
@@ -84,6 +87,9 @@ func openInfra(ctx context.Context, cfg Config, logger *slog.Logger) (_ *infra, 
 			return nil, err
 		}
 		dbURL = in.pg.URL(databaseName)
+		if in.unpublish, err = publishDatabaseURL(dataDir, dbURL); err != nil {
+			return nil, err
+		}
 	}
 	if in.pool, err = openPool(ctx, dbURL); err != nil {
 		return nil, err
@@ -145,6 +151,9 @@ func (in *infra) close(ctx context.Context) {
 	}
 	if in.pool != nil {
 		in.pool.Close()
+	}
+	if in.unpublish != nil {
+		in.unpublish()
 	}
 	if in.pg != nil {
 		if err := in.pg.Stop(ctx); err != nil {

@@ -37,6 +37,10 @@ type cli struct {
 	API     apiCmd     `cmd:"" name:"api" help:"Run the HTTP API only."`
 	Runner  runnerCmd  `cmd:"" help:"Run the test runner only."`
 	Version versionCmd `cmd:"" help:"Print the version and exit."`
+
+	Projector   projectorCmd   `cmd:"" help:"Run the projectors only (keep the read models current)."`
+	Projections projectionsCmd `cmd:"" help:"Inspect or rebuild the read models of a server's database."`
+	DiffImages  diffImagesCmd  `cmd:"" name:"diff-images" help:"Count the differing pixels of two PNG images."`
 }
 
 // process is what every command gets from main: the environment it may

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -24,6 +26,13 @@ type apiCmd struct{}
 
 // Run serves the API until SIGINT or SIGTERM.
 func (apiCmd) Run(p *process) error { return runParts(p, parts{api: true}) }
+
+// projectorCmd runs the projectors alone: it keeps the read models
+// current for API processes that run without them.
+type projectorCmd struct{}
+
+// Run projects until SIGINT or SIGTERM.
+func (projectorCmd) Run(p *process) error { return runParts(p, parts{projector: true}) }
 
 // runnerCmd runs the test runner alone. It still serves /healthz and
 // /readyz on COMETA_LISTEN so that an orchestrator can watch it.
@@ -77,11 +86,17 @@ func runParts(p *process, want parts) error {
 	}
 
 	app := newHTTPApp(cfg, logger, infra.checks())
-	g, gctx := errgroup.WithContext(ctx)
-	// TODO(composition): mount readapi on app when want.api, and start the
-	// projector, scheduler and runner with g.Go when want says so, each
-	// returning when gctx ends. They do not exist yet.
-	_ = want
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(gctx)
+	if err := startParts(gctx, g, app, cfg, infra, logger, want); err != nil {
+		cancel()
+		_ = g.Wait()
+		closeCtx, done := context.WithTimeout(context.WithoutCancel(p.ctx), cfg.ShutdownTimeout)
+		defer done()
+		infra.close(closeCtx)
+		return err
+	}
 	g.Go(func() error { return serveHTTP(gctx, app, ln, cfg.ShutdownTimeout) })
 
 	logger.InfoContext(ctx, "cometa started", "version", version, "listen", ln.Addr().String(),
@@ -95,4 +110,29 @@ func runParts(p *process, want parts) error {
 	infra.close(closeCtx)
 	logger.Info("cometa stopped", "duration", time.Since(stopping))
 	return err
+}
+
+// startParts starts the parts that want names, each in g and returning
+// when ctx ends: the projectors (serve, projector) or only the checkpoint
+// listener that read-your-writes needs (api), and the API mounted on app.
+func startParts(ctx context.Context, g *errgroup.Group, app *fiber.App, cfg Config, in *infra,
+	logger *slog.Logger, want parts) error {
+	// TODO(composition): start the scheduler and the runner when want
+	// says so, once they can be composed here.
+	if !want.api && !want.projector {
+		return nil
+	}
+	c, err := newCore(in, logger)
+	if err != nil {
+		return err
+	}
+	if want.projector {
+		g.Go(func() error { return c.projects.Run(ctx) })
+	} else {
+		g.Go(func() error { return c.projects.Listen(ctx) })
+	}
+	if want.api {
+		return c.mountAPI(ctx, app, cfg, in, logger)
+	}
+	return nil
 }

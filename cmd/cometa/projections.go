@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/cometa-es/cometa/projections"
+)
+
+// projectionsCmd groups the read-model maintenance commands. They work on
+// the database of a running server: the configured COMETA_DATABASE_URL,
+// or the private cluster that a server running on COMETA_DATA_DIR
+// published; with neither, they start the private cluster themselves.
+type projectionsCmd struct {
+	Status  projectionsStatusCmd  `cmd:"" help:"Show every read model: version, state, checkpoint, lag, last error."`
+	Rebuild projectionsRebuildCmd `cmd:"" help:"Replay the log into fresh tables and swap them in; print a checksum per read model."`
+}
+
+// projectionsStatusCmd prints the status table.
+type projectionsStatusCmd struct{}
+
+// projectionsRebuildCmd rebuilds the named read models, all when none.
+type projectionsRebuildCmd struct {
+	Names []string `arg:"" optional:"" help:"Read models to rebuild (all when none)."`
+}
+
+// withProjections opens the infrastructure and the core for a maintenance
+// command and runs f, closing everything afterwards.
+func withProjections(p *process, f func(ctx context.Context, mgr *projections.Manager) error) error {
+	cfg, err := p.config()
+	if err != nil {
+		return err
+	}
+	logger := p.logger(cfg)
+	ctx, stop := signal.NotifyContext(p.ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if cfg.DatabaseURL == "" {
+		if dir, err := filepath.Abs(cfg.DataDir); err == nil {
+			if url, ok := runningDatabaseURL(ctx, dir); ok {
+				cfg.DatabaseURL = url
+			}
+		}
+	}
+	in, err := openInfra(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		in.close(closeCtx)
+	}()
+	c, err := newCore(in, logger)
+	if err != nil {
+		return err
+	}
+	return f(ctx, c.projects)
+}
+
+// Run prints one line per read model.
+func (projectionsStatusCmd) Run(p *process) error {
+	return withProjections(p, func(ctx context.Context, mgr *projections.Manager) error {
+		list, err := mgr.Status(ctx)
+		if err != nil {
+			return err
+		}
+		return writeStatus(p.stdout, list)
+	})
+}
+
+// writeStatus renders the status table.
+func writeStatus(w io.Writer, list []projections.Status) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tSTATUS\tCHECKPOINT\tLAG EVENTS\tLAG SECONDS\tLAST ERROR")
+	for _, st := range list {
+		version := strconv.Itoa(st.Version)
+		if st.StoredVersion != st.Version {
+			version = fmt.Sprintf("%d (tables %d)", st.Version, st.StoredVersion)
+		}
+		lag := strconv.FormatInt(st.LagEvents, 10)
+		if st.LagCapped {
+			lag = ">=" + lag
+		}
+		last := "-"
+		if f := st.Failure; f != nil {
+			last = fmt.Sprintf("%s@%d (position %d/%d): %s", f.Stream, f.Revision,
+				f.Position.Commit, f.Position.Prepare, oneLine(f.Cause))
+		}
+		state := string(st.State)
+		if r := st.Rebuild; r != nil {
+			state += fmt.Sprintf(" (%d events)", r.Events)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%.1f\t%s\n", st.Name, version, state,
+			st.Checkpoint.Commit, st.Checkpoint.Prepare, lag, st.LagSeconds, last)
+	}
+	return tw.Flush()
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Run rebuilds with a progress bar per read model on stderr and prints
+// the result (events, checksum, duration) per read model on stdout.
+func (c projectionsRebuildCmd) Run(p *process) error {
+	return withProjections(p, func(ctx context.Context, mgr *projections.Manager) error {
+		bars := map[string]*progressbar.ProgressBar{}
+		progress := func(pr projections.Progress) {
+			bar, ok := bars[pr.Name]
+			if !ok {
+				bar = progressbar.NewOptions64(-1,
+					progressbar.OptionSetWriter(p.stderr),
+					progressbar.OptionSetDescription("rebuild "+pr.Name),
+					progressbar.OptionShowCount(),
+					progressbar.OptionShowIts(),
+					progressbar.OptionSetItsString("events"),
+					progressbar.OptionThrottle(100*time.Millisecond),
+					progressbar.OptionClearOnFinish(),
+				)
+				bars[pr.Name] = bar
+			}
+			_ = bar.Set64(pr.Events)
+			if pr.Done {
+				_ = bar.Finish()
+			}
+		}
+		results, err := mgr.Rebuild(ctx, progress, c.Names...)
+		for _, r := range results {
+			fmt.Fprintf(p.stdout, "%s\tversion %d\t%d events\tchecksum %s\t%s\n",
+				r.Name, r.Version, r.Events, r.Checksum, r.Duration.Round(time.Millisecond))
+		}
+		return err
+	})
+}
