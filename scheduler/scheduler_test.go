@@ -194,3 +194,48 @@ func TestRunOnceCatchesUp(t *testing.T) {
 		t.Errorf("warnings or errors logged: %q", w)
 	}
 }
+
+// lagging is a Source that keeps answering with one snapshot, as a read
+// model that has not caught up yet would.
+type lagging scheduler.Snapshot
+
+func (l lagging) Snapshot(context.Context) (scheduler.Snapshot, error) {
+	return scheduler.Snapshot(l), nil
+}
+
+// TestMissedTicksAreRecordedOnceByReplicas starts two schedulers after an
+// outage, both reading the schedules before either recorded anything: each
+// missed tick is recorded by one of them.
+func TestMissedTicksAreRecordedOnceByReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	log := newLog(t)
+	setSchedule(t, ctx, log, t0, schedule.Set{FeatureID: 12, Expression: "*/1 12 * * *", OwnerID: 2})
+	snap, err := scheduler.NewLogSource(log.Store(), log.Registry()).Snapshot(ctx)
+	if err != nil || len(snap.Schedules) != 1 {
+		t.Fatalf("snapshot %+v, %v", snap, err)
+	}
+	clock := newFakeClock(minute(2).Add(30 * time.Second))
+	runs := newRunLedger()
+	results := make(outcomes, 16)
+	warn := newWarnings()
+	for range 2 {
+		start(t, scheduler.New(log, lagging(snap), runs, scheduler.Config{
+			Clock: clock, OnTick: results.onTick, Grace: 20 * time.Second, Logger: warn.logger(),
+		}))
+	}
+	got := map[string]int{}
+	for _, r := range results.next(t, ctx, 4) {
+		got[r.Fire.At.Format("15:04")+" "+r.Outcome.String()]++
+	}
+	want := map[string]int{"12:01 missed": 1, "12:01 claimed_elsewhere": 1, "12:02 missed": 1, "12:02 claimed_elsewhere": 1}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	if calls, _ := runs.counts(); calls != 0 {
+		t.Errorf("%d run requests for missed ticks", calls)
+	}
+	if w := warn.all(); len(w) != 0 {
+		t.Errorf("warnings or errors logged: %q", w)
+	}
+}
