@@ -232,7 +232,9 @@ func TestMigrationsRunOnce(t *testing.T) {
 		}
 	}
 	var applied int
-	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+versionTable+" WHERE version_id > 0").Scan(&applied); err != nil {
+	err := pool.QueryRow(ctx, "SELECT count(*) FROM "+versionTable+" WHERE version_id > 0").
+		Scan(&applied)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if applied != 1 {
@@ -252,10 +254,12 @@ func TestReadArguments(t *testing.T) {
 	if _, err := s.ReadAll(ctx, eventstore.Position{}, 0); !errors.Is(err, eventstore.ErrInvalid) {
 		t.Errorf("ReadAll with limit 0: %v, want ErrInvalid", err)
 	}
-	if _, err := s.ReadStream(ctx, "x", eventstore.StreamQuery{Count: -1}); !errors.Is(err, eventstore.ErrInvalid) {
+	_, err := s.ReadStream(ctx, "x", eventstore.StreamQuery{Count: -1})
+	if !errors.Is(err, eventstore.ErrInvalid) {
 		t.Errorf("ReadStream with count -1: %v, want ErrInvalid", err)
 	}
-	if _, err := s.Append(ctx, "x", eventstore.Exact(^uint64(0)), event("A")); !errors.Is(err, eventstore.ErrConflict) {
+	_, err = s.Append(ctx, "x", eventstore.Exact(^uint64(0)), event("A"))
+	if !errors.Is(err, eventstore.ErrConflict) {
 		t.Errorf("append expecting revision 2^64-1: %v, want a conflict", err)
 	}
 }

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -94,6 +96,7 @@ func TestLateCommit(t *testing.T) {
 	ctx := testContext(t)
 	pool := pgtest.NewPool(t)
 	s := newStore(t, pool)
+	s.settleTimeout = 0 // ReadAll below must not wait for the open transaction
 	reads := watchReads(s)
 	sub, err := s.SubscribeAll(ctx, eventstore.Position{})
 	if err != nil {
@@ -166,19 +169,7 @@ func TestForeignTransactionHoldsHorizon(t *testing.T) {
 	defer sub.Close()
 	delivered := collect(sub)
 
-	foreign, err := pgx.Connect(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer foreign.Close(ctx)
-	tx, err := foreign.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil { // takes an xid
-		t.Fatal(err)
-	}
+	tx := holdHorizon(t)
 
 	ev := event("ScheduleTickFired")
 	if _, err := s.Append(ctx, "schedule-1", eventstore.NoStream(), ev); err != nil {
@@ -190,5 +181,84 @@ func TestForeignTransactionHoldsHorizon(t *testing.T) {
 	}
 	if got := next(t, ctx, delivered); got.ID != ev.ID {
 		t.Errorf("delivered %s, want %s", got.ID, ev.ID)
+	}
+}
+
+// holdHorizon opens a transaction with an xid in a database of its own and
+// returns it: until it ends, no reader of the cluster sees later commits.
+func holdHorizon(t *testing.T) pgx.Tx {
+	t.Helper()
+	ctx := testContext(t)
+	conn, err := pgx.Connect(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(ctx) })
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// TestReadAllWaitsForHiddenCommits: an event committed before ReadAll but
+// hidden by an older running transaction is waited for, so a short page
+// means nothing committed lies beyond.
+func TestReadAllWaitsForHiddenCommits(t *testing.T) {
+	ctx := testContext(t)
+	s := newStore(t, pgtest.NewPool(t))
+	s.settleTimeout = time.Minute
+	holder := holdHorizon(t)
+	ev := event("FolderCreated")
+	if _, err := s.Append(ctx, "folder-1", eventstore.NoStream(), ev); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+
+	waiting := make(chan struct{})
+	var once sync.Once
+	s.settleHook = func() { once.Do(func() { close(waiting) }) }
+	committed := make(chan error, 1)
+	go func() {
+		<-waiting
+		committed <- holder.Commit(ctx)
+	}()
+	page, err := s.ReadAll(ctx, eventstore.Position{}, 10)
+	if err != nil {
+		t.Fatalf("read all: %v", err)
+	}
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 1 || page[0].ID != ev.ID {
+		t.Errorf("ReadAll = %d events, want the one committed before it", len(page))
+	}
+}
+
+// TestReadAllSettleIsBounded: past settleTimeout ReadAll returns what it
+// can see.
+func TestReadAllSettleIsBounded(t *testing.T) {
+	ctx := testContext(t)
+	s := newStore(t, pgtest.NewPool(t))
+	s.settleTimeout = 20 * time.Millisecond
+	holder := holdHorizon(t)
+	ev := event("FolderCreated")
+	if _, err := s.Append(ctx, "folder-1", eventstore.NoStream(), ev); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+
+	page, err := s.ReadAll(ctx, eventstore.Position{}, 10)
+	if err != nil || len(page) != 0 {
+		t.Fatalf("ReadAll while the horizon is held = %d events, %v; want none", len(page), err)
+	}
+	if err := holder.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err = s.ReadAll(ctx, eventstore.Position{}, 10)
+	if err != nil || len(page) != 1 {
+		t.Errorf("ReadAll after the horizon moved = %d events, %v; want 1", len(page), err)
 	}
 }

@@ -147,6 +147,9 @@ func (l *listener) close() {
 // would otherwise lose a connection for as long as the store runs.
 func (s *Store) listen(ctx context.Context) (*pgx.Conn, error) {
 	cfg := s.pool.Config().ConnConfig
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
 	cfg.RuntimeParams["application_name"] = listenerAppName
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

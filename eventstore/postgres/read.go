@@ -2,12 +2,8 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/cometa-es/cometa/eventstore"
 )
@@ -32,14 +28,13 @@ const (
 	// unreadSQL tells whether committed events lie beyond a position, seen
 	// or not yet seen by readAllSQL.
 	unreadSQL = `SELECT EXISTS (SELECT 1 FROM eventlog.events WHERE (tx, seq) > ($1, $2))`
-	headSQL   = `SELECT tx, seq, occurred_at FROM eventlog.events
-	WHERE ` + visible + ` ORDER BY tx DESC, seq DESC LIMIT 1`
 )
 
 // ReadStream returns up to q.Count events of stream (all when Count is 0)
 // from revision q.From, forwards or backwards. Unlike the global log, a
 // stream shows every committed event at once: revisions have no gaps.
-func (s *Store) ReadStream(ctx context.Context, stream string, q eventstore.StreamQuery) ([]eventstore.Event, error) {
+func (s *Store) ReadStream(ctx context.Context, stream string,
+	q eventstore.StreamQuery) ([]eventstore.Event, error) {
 	op := fmt.Sprintf("read stream %q", stream)
 	if q.Count < 0 {
 		return nil, fmt.Errorf("%s: negative count %d: %w", op, q.Count, eventstore.ErrInvalid)
@@ -73,13 +68,27 @@ func (s *Store) ReadStream(ctx context.Context, stream string, q eventstore.Stre
 
 // ReadAll returns up to limit events of the log after the position after,
 // in log order, among those no later commit can precede.
+//
+// Events committed before the call that the horizon still hides (an older
+// transaction somewhere in the cluster is running) are waited for, up to
+// settleTimeout: they usually show within milliseconds, and then a page
+// shorter than limit means that nothing committed lies beyond it, as a
+// caller paging to the end (or reading its own write) expects. Past the
+// bound ReadAll returns what it can see.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Event, error) {
+	op := fmt.Sprintf("read all after %v", after)
 	if limit <= 0 {
-		return nil, fmt.Errorf("read all after %v: limit %d: %w", after, limit, eventstore.ErrInvalid)
+		return nil, fmt.Errorf("%s: limit %d: %w", op, limit, eventstore.ErrInvalid)
 	}
 	events, err := s.readAll(ctx, after, limit)
 	if err != nil {
-		return nil, fault(ctx, fmt.Sprintf("read all after %v", after), err)
+		return nil, fault(ctx, op, err)
+	}
+	if len(events) == limit {
+		return events, nil
+	}
+	if events, err = s.settleRead(ctx, after, events, limit); err != nil {
+		return nil, fault(ctx, op, err)
 	}
 	return events, nil
 }
@@ -94,23 +103,6 @@ func (s *Store) unread(ctx context.Context, after eventstore.Position) (bool, er
 	var unread bool
 	err := s.pool.QueryRow(ctx, unreadSQL, after.Commit, seqParam(after.Prepare)).Scan(&unread)
 	return unread, err
-}
-
-// Head returns the position and occurred-at time of the last event a
-// reader of the whole log can see.
-func (s *Store) Head(ctx context.Context) (eventstore.Position, time.Time, error) {
-	var (
-		p  eventstore.Position
-		at time.Time
-	)
-	err := s.pool.QueryRow(ctx, headSQL).Scan(&p.Commit, &p.Prepare, &at)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return eventstore.Position{}, time.Time{}, nil
-	}
-	if err != nil {
-		return eventstore.Position{}, time.Time{}, fault(ctx, "read head of the log", err)
-	}
-	return p, at.UTC(), nil
 }
 
 func (s *Store) query(ctx context.Context, sql string, args ...any) ([]eventstore.Event, error) {

@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -57,11 +58,20 @@ type Store struct {
 	// subs counts running subscriptions, so that Close can wait for them.
 	subs sync.WaitGroup
 
-	// readHook, set only by tests before use, is told about every read of a
-	// caught-up subscription: how many events it got and whether committed
-	// events it could not see yet remain.
-	readHook func(read int, unread bool)
+	// settleTimeout bounds how long ReadAll waits for hidden commits.
+	settleTimeout time.Duration
+
+	// Hooks set only by tests, before use. readHook is told about every
+	// read of a caught-up subscription: how many events it got and whether
+	// committed events it could not see yet remain. settleHook is called
+	// before every wait of ReadAll for hidden commits.
+	readHook   func(read int, unread bool)
+	settleHook func()
 }
+
+// defaultSettleTimeout is how long ReadAll waits at most for commits that
+// the horizon hides.
+const defaultSettleTimeout = 2 * time.Second
 
 var _ eventstore.Store = (*Store)(nil)
 
@@ -74,7 +84,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (*Store, 
 	if err := migrate(ctx, pool, logger); err != nil {
 		return nil, fault(ctx, "migrate event log", err)
 	}
-	s := &Store{pool: pool, logger: logger}
+	s := &Store{pool: pool, logger: logger, settleTimeout: defaultSettleTimeout}
 	s.listener = newListener(s.listen, logger)
 	return s, nil
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -130,13 +131,16 @@ func TestConnectionLoss(t *testing.T) {
 	ident := pgx.Identifier{name}.Sanitize()
 	allow := func(on bool) {
 		t.Helper()
-		if _, err := admin.Exec(ctx, "ALTER DATABASE "+ident+" ALLOW_CONNECTIONS "+map[bool]string{true: "true", false: "false"}[on]); err != nil {
+		sql := fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", ident, on)
+		if _, err := admin.Exec(ctx, sql); err != nil {
 			t.Fatal(err)
 		}
 	}
 	allow(false)
 	t.Cleanup(func() { allow(true) })
-	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name); err != nil {
+	_, err = admin.Exec(ctx,
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -179,7 +183,8 @@ func TestConnectionLoss(t *testing.T) {
 	// size a fresh one serves the retry, which the event id makes safe.
 	var res eventstore.AppendResult
 	for range pool.Stat().MaxConns() + 1 {
-		if res, err = s.Append(ctx, "feature-1", eventstore.Exact(0), lost); !errors.Is(err, eventstore.ErrUnavailable) {
+		res, err = s.Append(ctx, "feature-1", eventstore.Exact(0), lost)
+		if !errors.Is(err, eventstore.ErrUnavailable) {
 			break
 		}
 	}
