@@ -61,13 +61,7 @@ func TestClaimedTickIsFinishedOnce(t *testing.T) {
 	warn := newWarnings()
 	cfg.Logger = warn.logger()
 	start(t, scheduler.New(log, scheduler.NewLogSource(log.Store(), log.Registry()), runs, cfg))
-	for len(tickEvents(t, ctx, log, stream)) < 2 {
-		clock.WaitForSleepers(ctx, 1)
-		clock.Set(clock.Now().Add(10 * time.Second)) // polls until the finisher has run
-		if ctx.Err() != nil {
-			t.Fatal("claimed tick never finished")
-		}
-	}
+	pollUntilFinished(t, ctx, clock, log, stream)
 	want := []string{eventschemas.TypeScheduleTickFired, eventschemas.TypeScheduleTickRunRequested}
 	if diff := cmp.Diff(want, tickEvents(t, ctx, log, stream)); diff != "" {
 		t.Errorf("finished tick (-want +got):\n%s", diff)
@@ -250,18 +244,25 @@ func TestPanicInAJobIsRecovered(t *testing.T) {
 		t.Errorf("outcomes after the panic (-want +got):\n%s", diff)
 	}
 	stream := tickStream(12, minute(1))
-	for len(tickEvents(t, ctx, log, stream)) < 2 {
-		clock.WaitForSleepers(ctx, 1)
-		clock.Set(clock.Now().Add(10 * time.Second))
-		if ctx.Err() != nil {
-			t.Fatal("the tick whose request panicked was never finished")
-		}
-	}
+	pollUntilFinished(t, ctx, clock, log, stream)
 	if _, n := runs.counts(); n != 2 {
 		t.Errorf("%d runs, want one per tick", n)
 	}
 	w := warn.all()
 	if len(w) != 1 || !strings.Contains(w[0], "cron: panic") || !strings.Contains(w[0], "runner bug") {
 		t.Errorf("logged %q, want the recovered panic once", w)
+	}
+}
+
+// pollUntilFinished moves the clock on from poll to poll until the
+// claimed tick of stream has its run request recorded.
+func pollUntilFinished(t *testing.T, ctx context.Context, clock *fakeClock, log *commands.Log, stream string) {
+	t.Helper()
+	for len(tickEvents(t, ctx, log, stream)) < 2 {
+		clock.WaitForSleepers(ctx, 1)
+		clock.Set(clock.Now().Add(10 * time.Second))
+		if ctx.Err() != nil {
+			t.Fatalf("claimed tick %s never finished", stream)
+		}
 	}
 }

@@ -217,7 +217,7 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) bool {
 	seen := make(map[int64]bool, len(snap.Schedules))
 	for _, a := range snap.Schedules {
 		seen[a.FeatureID] = true
-		if e, ok := s.entries[a.FeatureID]; ok && sameSchedule(e.sched, a.Schedule) {
+		if e, ok := s.entries[a.FeatureID]; ok && e.sched.SameSettings(a.Schedule) && e.sched.Since.Equal(a.Since) {
 			if e.backlog.Swap(false) {
 				e.planned = now
 			}
@@ -308,9 +308,4 @@ func (l cronLogger) Info(msg string, keysAndValues ...any) {
 
 func (l cronLogger) Error(err error, msg string, keysAndValues ...any) {
 	l.logger.Error("cron: "+msg, append([]any{"err", err}, keysAndValues...)...)
-}
-
-func sameSchedule(a, b schedule.Schedule) bool {
-	return a.FeatureID == b.FeatureID && a.Expression == b.Expression && a.Zone == b.Zone &&
-		a.OwnerID == b.OwnerID && a.CatchUp == b.CatchUp && a.Since.Equal(b.Since)
 }

@@ -137,20 +137,7 @@ func (s *Scheduler) finishClaims(ctx context.Context) {
 		if done || now.Sub(c.ClaimedAt) <= s.cfg.Grace {
 			continue
 		}
-		recorded, err := s.runRecorded(ctx, c.Stream)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.logger.ErrorContext(ctx, "finish claimed tick", "tick_stream", c.Stream, "err", err)
-			}
-			continue
-		}
-		if recorded {
-			s.mu.Lock()
-			s.finished[c.Stream] = true
-			s.mu.Unlock()
-			continue
-		}
-		runID, err := s.request(ctx, c)
+		runID, err := s.finishClaim(ctx, c)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.logger.ErrorContext(ctx, "finish claimed tick", "tick_stream", c.Stream, "err", err)
@@ -160,19 +147,25 @@ func (s *Scheduler) finishClaims(ctx context.Context) {
 		s.mu.Lock()
 		s.finished[c.Stream] = true
 		s.mu.Unlock()
-		s.logger.InfoContext(ctx, "claimed tick finished", "tick_stream", c.Stream, "run_id", runID,
-			"claimed_at", c.ClaimedAt)
+		if runID != 0 {
+			s.logger.InfoContext(ctx, "claimed tick finished", "tick_stream", c.Stream, "run_id", runID,
+				"claimed_at", c.ClaimedAt)
+		}
 	}
 }
 
-// runRecorded reads a tick stream itself, because a Source may lag behind
-// it: the claimer may have recorded the run request since.
-func (s *Scheduler) runRecorded(ctx context.Context, stream string) (bool, error) {
-	events, err := s.log.Store().ReadStream(ctx, stream, eventstore.StreamQuery{Count: 2})
+// finishClaim requests the run of claim c unless its tick stream shows
+// that the request was recorded since (the Source may lag behind it); the
+// run id is 0 then.
+func (s *Scheduler) finishClaim(ctx context.Context, c Claim) (int64, error) {
+	events, err := s.log.Store().ReadStream(ctx, c.Stream, eventstore.StreamQuery{Count: 2})
 	if err != nil {
-		return false, fmt.Errorf("read tick stream %q: %w", stream, err)
+		return 0, fmt.Errorf("read tick stream %q: %w", c.Stream, err)
 	}
-	return len(events) > 1, nil
+	if len(events) > 1 {
+		return 0, nil
+	}
+	return s.request(ctx, c)
 }
 
 // appendTick appends one event to a tick stream and returns its id. Each

@@ -120,7 +120,7 @@ func (state State) Decide(cmd Set) ([]eventschemas.Payload, error) {
 		FeatureID: cmd.FeatureID, Expression: cmd.Expression, Zone: spec.Zone(),
 		OwnerID: cmd.OwnerID, CatchUp: policy,
 	}
-	if state.Active && sameSchedule(state.Schedule, next) {
+	if state.Active && state.SameSettings(next) {
 		return nil, nil
 	}
 	return []eventschemas.Payload{&eventschemas.FeatureScheduled{
@@ -129,9 +129,11 @@ func (state State) Decide(cmd Set) ([]eventschemas.Payload, error) {
 	}}, nil
 }
 
-func sameSchedule(a, b Schedule) bool {
-	return a.FeatureID == b.FeatureID && a.Expression == b.Expression && a.Zone == b.Zone &&
-		a.OwnerID == b.OwnerID && a.CatchUp == b.CatchUp
+// SameSettings reports whether s and o are the same schedule of the same
+// feature, whenever each was set.
+func (s Schedule) SameSettings(o Schedule) bool {
+	return s.FeatureID == o.FeatureID && s.Expression == o.Expression && s.Zone == o.Zone &&
+		s.OwnerID == o.OwnerID && s.CatchUp == o.CatchUp
 }
 
 // Evolve applies one event of the schedule stream to state (see
