@@ -18,6 +18,8 @@ import (
 //     afterwards ResultArchived and ResultRemoved.
 //   - "baseline-<feature_id>": BaselineRecorded, the reference screenshots
 //     of the feature's compare steps.
+//   - "runkey-<request_key>": RunRequestKeyed, which binds the idempotency
+//     key of a scheduled run request to the run id it uses.
 //
 // Totals (ok, fails, skipped, execution time, pixel difference) are never
 // stored: read models sum them from StepRecorded.
@@ -25,6 +27,7 @@ const (
 	TypeRunRequested       = "RunRequested"
 	TypeRunArchived        = "RunArchived"
 	TypeRunRemoved         = "RunRemoved"
+	TypeRunRequestKeyed    = "RunRequestKeyed"
 	TypeResultAllocated    = "ResultAllocated"
 	TypeResultClaimed      = "ResultClaimed"
 	TypeResultStarted      = "ResultStarted"
@@ -54,6 +57,7 @@ func runSchemas() []Schema {
 		v1[RunRequested](),
 		v1[RunArchived](),
 		v1[RunRemoved](),
+		v1[RunRequestKeyed](),
 		v1[ResultAllocated](),
 		v1[ResultClaimed](),
 		v1[ResultStarted](),
@@ -164,6 +168,18 @@ type RunRemoved struct {
 
 // EventType returns TypeRunRemoved.
 func (*RunRemoved) EventType() string { return TypeRunRemoved }
+
+// RunRequestKeyed binds a run request key to the run id that requests with
+// that key use. The key's stream holds one such event per id tried: a
+// later one replaces an earlier one whose id another run took first. A run
+// with the key exists at most at the id bound last.
+type RunRequestKeyed struct {
+	RequestKey string `json:"request_key"`
+	RunID      int64  `json:"run_id"`
+}
+
+// EventType returns TypeRunRequestKeyed.
+func (*RunRequestKeyed) EventType() string { return TypeRunRequestKeyed }
 
 // ResultAllocated reserves a feature result id for a run of FeatureID about
 // to be requested. It is the first event of the result's stream. An id

@@ -46,6 +46,7 @@ func runSamples(t *testing.T) []eventschemas.Payload {
 			RequestedBy: 2, RequestKey: "0b7e9f3c-3d4a-5a8e-9a61-2f0c8e3d5b11", RequestedAt: at},
 		&eventschemas.RunArchived{RunID: 40, Archived: true},
 		&eventschemas.RunRemoved{RunID: 40},
+		&eventschemas.RunRequestKeyed{RequestKey: "0b7e9f3c-3d4a-5a8e-9a61-2f0c8e3d5b11", RunID: 40},
 		&eventschemas.ResultAllocated{FeatureResultID: 81, FeatureID: 12},
 		&eventschemas.ResultClaimed{FeatureResultID: 81, RunID: 40, Runner: "runner@host-a/7f3c",
 			ClaimedAt: at, LeaseUntil: lease},
@@ -115,6 +116,7 @@ func TestRunGolden(t *testing.T) {
 	}
 	for _, typ := range []string{
 		eventschemas.TypeRunRequested, eventschemas.TypeRunArchived, eventschemas.TypeRunRemoved,
+		eventschemas.TypeRunRequestKeyed,
 		eventschemas.TypeResultAllocated, eventschemas.TypeResultClaimed, eventschemas.TypeResultStarted,
 		eventschemas.TypeStepRecorded, eventschemas.TypeScreenshotTaken, eventschemas.TypeScreenshotCompared,
 		eventschemas.TypeBaselineRecorded, eventschemas.TypeLeaseRenewed, eventschemas.TypeLeaseExpired,
