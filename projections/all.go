@@ -14,6 +14,9 @@ func ReadModels() []ReadModel {
 		Accounts{},
 		Departments{},
 		Catalog{},
+		NewFeatures(),
+		NewFolders(),
+		NewVariables(),
 	}
 }
 
@@ -34,6 +37,9 @@ func idSources() map[string]idSource {
 		"application": {"catalog", "SELECT max(app_id) FROM rm_catalog.applications"},
 		"environment": {"catalog", "SELECT max(environment_id) FROM rm_catalog.environments"},
 		"browser":     {"catalog", "SELECT max(browser_id) FROM rm_catalog.browsers"},
+		"feature":     {"features", "SELECT max(feature_id) FROM rm_features.features"},
+		"folder":      {"folders", "SELECT max(folder_id) FROM rm_folders.folders"},
+		"variable":    {"variables", "SELECT max(variable_id) FROM rm_variables.variables"},
 	}
 }
 

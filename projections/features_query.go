@@ -337,3 +337,53 @@ func (r *FeatureReader) referenced(ctx context.Context, department int64, ids []
 	}
 	return out, nil
 }
+
+// IntStepIDs returns the integer ids of the steps of the features, by
+// feature and stable step id.
+func (r *FeatureReader) IntStepIDs(ctx context.Context, features []int64) (map[int64]map[string]int64, error) {
+	rows, err := r.pool.Query(ctx, `SELECT feature_id, step_id, id FROM rm_features.step_ids
+		WHERE feature_id = ANY($1)`, features)
+	if err != nil {
+		return nil, fmt.Errorf("step ids: %w", err)
+	}
+	out := map[int64]map[string]int64{}
+	var (
+		f, n int64
+		s    string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&f, &s, &n}, func() error {
+		if out[f] == nil {
+			out[f] = map[string]int64{}
+		}
+		out[f][s] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("step ids: %w", err)
+	}
+	return out, nil
+}
+
+// FeatureRef is a sub-feature reference of a feature's current steps: by
+// id (RefName "") or by name (RefID 0).
+type FeatureRef struct {
+	FeatureID int64
+	RefID     int64
+	RefName   string
+}
+
+// Refs returns the sub-feature references of the live features of the
+// departments (all when all is set).
+func (r *FeatureReader) Refs(ctx context.Context, departments []int64, all bool) ([]FeatureRef, error) {
+	rows, err := r.pool.Query(ctx, `SELECT r.feature_id, r.ref_id, r.ref_name FROM rm_features.refs r
+		JOIN rm_features.features f ON f.feature_id = r.feature_id AND NOT f.deleted
+		WHERE $2 OR f.department_id = ANY($1) ORDER BY 1, 2, 3`, departments, all)
+	if err != nil {
+		return nil, fmt.Errorf("sub-feature references: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[FeatureRef])
+	if err != nil {
+		return nil, fmt.Errorf("sub-feature references: %w", err)
+	}
+	return out, nil
+}

@@ -88,6 +88,10 @@ func (a *api) resources() []func(*routes) {
 		a.actionRoutes,
 		a.encryptRoutes,
 		a.serverRoutes,
+		a.featureRoutes,
+		a.stepRoutes,
+		a.folderRoutes,
+		a.variableRoutes,
 	}
 }
 

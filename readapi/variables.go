@@ -1,0 +1,350 @@
+package readapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/cometa-es/cometa/commands"
+	"github.com/cometa-es/cometa/domain"
+	"github.com/cometa-es/cometa/domain/role"
+	"github.com/cometa-es/cometa/eventstore"
+	"github.com/cometa-es/cometa/projections"
+)
+
+// variableAPI serves variables. Variables of a department the caller is
+// not a member of answer 404. Values of encrypted variables are shown
+// and stored only as their ciphertext, and never logged.
+type variableAPI struct {
+	*api
+	reader   *projections.VariableReader
+	commands *commands.Variables
+}
+
+func (a *api) variableRoutes(r *routes) {
+	reader := projections.NewVariableReader(a.Pool)
+	h := &variableAPI{api: a, reader: reader,
+		commands: commands.NewVariables(a.Log, a.IDs, reader, a.Passphrase)}
+	r.get("/api/variables/", h.list)
+	r.get("/api/variables/:environment_name/", h.list)
+	r.post("/api/variables/", h.create)
+	r.patch("/api/variables/:variable_id/", h.update)
+	r.delete("/api/variables/:variable_id/", h.remove)
+}
+
+// list is GET /backend/api/variables/ (Cometa: every variable of the
+// caller's departments) and the seed's GET
+// /backend/api/variables/<environment_name>/ (those of one environment):
+// a bare array.
+func (h *variableAPI) list(c *fiber.Ctx) error {
+	who := callerOf(c)
+	env := strings.Clone(c.Params("environment_name"))
+	if env != "" {
+		var err error
+		if env, err = url.PathUnescape(env); err != nil {
+			return domain.Invalid("environment_name", "%v", err)
+		}
+	}
+	list, err := h.reader.List(c.UserContext(), projections.VariableFilter{Departments: who.Departments,
+		All: who.SeesAllDepartments(), EnvironmentName: env})
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []projections.VariableView{}
+	}
+	return c.JSON(list)
+}
+
+// variableBody is either the seed's batch, {environment_name,
+// department_id?, variables: [{variable_name, variable_value}]}, or
+// Cometa's single variable, {department, environment, feature,
+// variable_name, variable_value, encrypted, based}. PATCH takes the single
+// form's keys, each optional.
+type variableBody struct {
+	EnvironmentName *string         `json:"environment_name"`
+	DepartmentID    *int64          `json:"department_id"`
+	Variables       *[]variableItem `json:"variables"`
+
+	Department    *int64  `json:"department"`
+	Environment   *int64  `json:"environment"`
+	Feature       *int64  `json:"feature"`
+	VariableName  *string `json:"variable_name"`
+	VariableValue *string `json:"variable_value"`
+	Encrypted     *bool   `json:"encrypted"`
+	Based         *string `json:"based"`
+}
+
+// variableItem is one variable of the seed's batch.
+type variableItem struct {
+	VariableName  *string `json:"variable_name"`
+	VariableValue *string `json:"variable_value"`
+	Encrypted     bool    `json:"encrypted"`
+}
+
+// create is POST /backend/api/variables/: the seed's batch sets every
+// variable of the list in the environment (creating or replacing it) and
+// answers {"success": true, "data": [...]}; Cometa's single body creates
+// one variable and answers {"success": true, "data": {...}}. Both are 201
+// when something was created.
+func (h *variableAPI) create(c *fiber.Ctx) error {
+	who := callerOf(c)
+	if err := who.Require(string(role.CreateVariable)); err != nil {
+		return err
+	}
+	var body variableBody
+	if err := decodeBody(c, &body, decodeOptions{}); err != nil {
+		return err
+	}
+	if body.Variables != nil || body.EnvironmentName != nil {
+		return h.batch(c, who, body)
+	}
+
+	in, err := body.single(who)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	id, res, err := h.commands.Create(ctx, h.meta(c), who.Actor, in)
+	if err != nil {
+		return err
+	}
+	v, err := h.settled(ctx, who, res, id)
+	if err != nil {
+		return err
+	}
+	return created(c, fiber.Map{"success": true, "data": v})
+}
+
+// single reads Cometa's single-variable body; each missing key is named.
+func (b variableBody) single(who Caller) (commands.VariableInput, error) {
+	var errs []error
+	require := func(ok bool, key string) {
+		if !ok {
+			errs = append(errs, domain.Invalid(key, "%s is required.", key))
+		}
+	}
+	dep := b.Department
+	if dep == nil {
+		dep = b.DepartmentID
+	}
+	if dep == nil && len(who.Departments) == 1 {
+		dep = &who.Departments[0]
+	}
+	require(dep != nil, "department")
+	require(b.Environment != nil, "environment")
+	require(b.VariableName != nil, "variable_name")
+	require(b.VariableValue != nil, "variable_value")
+	if err := errors.Join(errs...); err != nil {
+		return commands.VariableInput{}, err
+	}
+	in := commands.VariableInput{DepartmentID: *dep, EnvironmentID: *b.Environment,
+		Name: *b.VariableName, Value: *b.VariableValue}
+	b.applyTo(&in)
+	return in, nil
+}
+
+// applyTo copies the single form's optional keys onto in.
+func (b variableBody) applyTo(in *commands.VariableInput) {
+	if b.Department != nil {
+		in.DepartmentID = *b.Department
+	}
+	if b.Environment != nil {
+		in.EnvironmentID = *b.Environment
+	}
+	if b.Feature != nil {
+		in.FeatureID = *b.Feature
+	}
+	if b.VariableName != nil {
+		in.Name = *b.VariableName
+	}
+	if b.VariableValue != nil {
+		in.Value = *b.VariableValue
+	}
+	if b.Encrypted != nil {
+		in.Encrypted = *b.Encrypted
+	}
+	if b.Based != nil {
+		in.Based = *b.Based
+	}
+}
+
+// batch carries out the seed's body. Every item is checked before the
+// first is set.
+//
+// TODO(variables): the items are set one after the other, each in its own
+// stream; a failure half-way (a lost race, a store fault) leaves the
+// earlier ones set.
+func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
+	ctx := c.UserContext()
+	var errs []error
+	if body.EnvironmentName == nil || strings.TrimSpace(*body.EnvironmentName) == "" {
+		errs = append(errs, domain.Invalid("environment_name", "is required"))
+	}
+	if body.Variables == nil {
+		errs = append(errs, domain.Invalid("variables", "is required: a list of {variable_name, variable_value}"))
+	}
+	dep := body.DepartmentID
+	if dep == nil {
+		dep = body.Department
+	}
+	if dep == nil {
+		if len(who.Departments) != 1 {
+			errs = append(errs, domain.Invalid("department_id",
+				"is required: the caller is a member of %d departments, so none is implied", len(who.Departments)))
+		} else {
+			dep = &who.Departments[0]
+		}
+	}
+	seen := map[string]bool{}
+	if body.Variables != nil {
+		for i, item := range *body.Variables {
+			field := fmt.Sprintf("variables[%d]", i)
+			switch {
+			case item.VariableName == nil || strings.TrimSpace(*item.VariableName) == "":
+				errs = append(errs, domain.Invalid(field+".variable_name", "is required"))
+			case seen[strings.TrimSpace(*item.VariableName)]:
+				errs = append(errs, domain.Invalid(field+".variable_name", "%q is in the list twice", *item.VariableName))
+			default:
+				seen[strings.TrimSpace(*item.VariableName)] = true
+			}
+			if item.VariableValue == nil {
+				errs = append(errs, domain.Invalid(field+".variable_value", "is required"))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	env, err := h.environment(ctx, strings.TrimSpace(*body.EnvironmentName))
+	if err != nil {
+		return err
+	}
+
+	var (
+		last   eventstore.AppendResult
+		ids    []int64
+		anyNew bool
+	)
+	for _, item := range *body.Variables {
+		in := commands.VariableInput{DepartmentID: *dep, EnvironmentID: env, Name: *item.VariableName,
+			Encrypted: item.Encrypted, Value: *item.VariableValue}
+		id, res, isNew, err := h.commands.Put(ctx, h.meta(c), who.Actor, in)
+		if err != nil {
+			return err
+		}
+		anyNew = anyNew || isNew
+		ids = append(ids, id)
+		if last.Position.Less(res.Position) {
+			last = res
+		}
+	}
+	if err := h.settle(ctx, last.Position, "variables"); err != nil {
+		return err
+	}
+	data := []projections.VariableView{}
+	for _, id := range ids {
+		v, err := h.visible(ctx, who, id)
+		if err != nil {
+			return err
+		}
+		data = append(data, v)
+	}
+	status := fiber.StatusOK
+	if anyNew {
+		status = fiber.StatusCreated
+	}
+	return c.Status(status).JSON(fiber.Map{"success": true, "data": data})
+}
+
+// environment returns the id of the environment named name; the read
+// model's copy of the catalogue may lag a change just made, so a miss
+// waits for it once.
+func (h *variableAPI) environment(ctx context.Context, name string) (int64, error) {
+	id, ok, err := h.reader.EnvironmentByName(ctx, name)
+	if err != nil || ok {
+		return id, err
+	}
+	if err := h.catchUp(ctx, "variables"); err != nil {
+		return 0, err
+	}
+	if id, ok, err = h.reader.EnvironmentByName(ctx, name); err != nil || ok {
+		return id, err
+	}
+	return 0, domain.Invalid("environment_name", "no environment named %q", name)
+}
+
+// update is PATCH /backend/api/variables/<id>/: the keys of the single
+// form that the body has replace the variable's.
+func (h *variableAPI) update(c *fiber.Ctx) error {
+	who := callerOf(c)
+	id, err := pathID(c, "variable_id")
+	if err != nil {
+		return err
+	}
+	var body variableBody
+	if err := decodeBody(c, &body, decodeOptions{}); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	res, _, err := h.commands.Update(ctx, h.meta(c), who.Actor, id,
+		func(in commands.VariableInput) (commands.VariableInput, error) {
+			plain := in.Encrypted
+			body.applyTo(&in)
+			if body.VariableValue == nil && plain && !in.Encrypted {
+				return in, domain.Invalid("variable_value", "is required to turn encryption off")
+			}
+			return in, nil
+		})
+	if err != nil {
+		return err
+	}
+	v, err := h.settled(ctx, who, res, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"success": true, "data": v})
+}
+
+// remove is DELETE /backend/api/variables/<id>/: {"success": true}.
+func (h *variableAPI) remove(c *fiber.Ctx) error {
+	who := callerOf(c)
+	id, err := pathID(c, "variable_id")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	res, err := h.commands.Delete(ctx, h.meta(c), who.Actor, id)
+	if err != nil {
+		return err
+	}
+	if err := h.settle(ctx, res.Position, "variables"); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"success": true})
+}
+
+// settled waits for the write and returns variable id as the read model
+// has it then.
+func (h *variableAPI) settled(ctx context.Context, who Caller, res eventstore.AppendResult, id int64) (
+	projections.VariableView, error) {
+	if err := h.settle(ctx, res.Position, "variables"); err != nil {
+		return projections.VariableView{}, err
+	}
+	return h.visible(ctx, who, id)
+}
+
+func (h *variableAPI) visible(ctx context.Context, who Caller, id int64) (projections.VariableView, error) {
+	v, ok, err := h.reader.Get(ctx, id)
+	if err != nil {
+		return v, err
+	}
+	if !ok || !who.InDepartment(v.Department) {
+		return v, domain.NotFound("variable", id)
+	}
+	return v, nil
+}
