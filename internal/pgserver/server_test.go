@@ -194,7 +194,8 @@ func TestStaleLockFiles(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
 			content := fmt.Sprintf("%d\n%s\n", other.Process.Pid, filepath.Join(s.dataDir, "pgdata"))
-			if err := os.WriteFile(filepath.Join(s.dataDir, "pgdata", "postmaster.pid"), []byte(content), 0o600); err != nil {
+			pidFile := filepath.Join(s.dataDir, "pgdata", "postmaster.pid")
+			if err := os.WriteFile(pidFile, []byte(content), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}},

@@ -111,7 +111,10 @@ func TestDatabaseName(t *testing.T) {
 func TestWithDatabase(t *testing.T) {
 	t.Parallel()
 	cases := []struct{ in, want string }{
-		{"postgres://u:p@localhost:5432/postgres?sslmode=disable", "postgres://u:p@localhost:5432/t_1?sslmode=disable"},
+		{
+			"postgres://u:p@localhost:5432/postgres?sslmode=disable",
+			"postgres://u:p@localhost:5432/t_1?sslmode=disable",
+		},
 		{"postgresql://u@/admin?host=/run/pg", "postgresql://u@/t_1?host=/run/pg"},
 		{"host=/run/pg user=postgres", "host=/run/pg user=postgres dbname=t_1"},
 	}
