@@ -127,7 +127,7 @@ func (a *api) createAccount(c *fiber.Ctx) error {
 		return err
 	}
 	var body createAccountBody
-	if err := decodeBody(c, &body, decodeOptions{}); err != nil {
+	if err := decodeBody(c, &body, decodeOptions{strict: true}); err != nil {
 		return err
 	}
 	ctx := c.UserContext()

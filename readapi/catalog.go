@@ -75,7 +75,7 @@ func (a *api) createApplication(c *fiber.Ctx) error {
 	var body struct {
 		AppName *string `json:"app_name"`
 	}
-	if err := decodeBody(c, &body, decodeOptions{}); err != nil {
+	if err := decodeBody(c, &body, decodeOptions{strict: true}); err != nil {
 		return err
 	}
 	if body.AppName == nil {
@@ -200,7 +200,7 @@ func (a *api) createEnvironment(c *fiber.Ctx) error {
 	var body struct {
 		EnvironmentName *string `json:"environment_name"`
 	}
-	if err := decodeBody(c, &body, decodeOptions{}); err != nil {
+	if err := decodeBody(c, &body, decodeOptions{strict: true}); err != nil {
 		return err
 	}
 	if body.EnvironmentName == nil {

@@ -96,7 +96,7 @@ type departmentBody struct {
 func (a *api) createDepartment(c *fiber.Ctx) error {
 	who := callerOf(c)
 	var body departmentBody
-	if err := decodeBody(c, &body, decodeOptions{}); err != nil {
+	if err := decodeBody(c, &body, decodeOptions{strict: true}); err != nil {
 		return err
 	}
 	if body.DepartmentName == nil {

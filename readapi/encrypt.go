@@ -11,10 +11,12 @@ import (
 )
 
 // DecryptPermission is the flag that decrypting with /backend/encrypt/
-// needs. Cometa lets any caller decrypt any secret; here only a role that
-// may edit variables may, since it could read them in the clear anyway by
-// replacing them.
-const DecryptPermission = role.EditVariable
+// needs. Cometa lets any caller decrypt any secret. Every default role may
+// edit variables, so edit_variable would guard nothing; the server's
+// passphrase is server configuration, and of the default roles only
+// SUPERUSER has manage_configurations. The runner decrypts at run time
+// without this endpoint, so nobody else needs it.
+const DecryptPermission = role.ManageConfigurations
 
 func (a *api) encryptRoutes(r *routes) {
 	r.get("/encrypt/", a.encrypt)
