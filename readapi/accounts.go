@@ -168,6 +168,9 @@ func (a *api) createAccount(c *fiber.Ctx) error {
 // creations with one address can both pass; a uniqueness claim stream
 // (append "email-<hash>" with no-stream expected) would close the race.
 func (a *api) emailFree(ctx context.Context, email string, except int64) error {
+	if domain.CheckFreeText("email", email) != nil {
+		return nil // the account's own checks refuse it, with the other fields
+	}
 	var taken bool
 	err := a.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rm_accounts.accounts
 		WHERE lower(email) = lower(trim($1)) AND account_id <> $2)`, email, except).Scan(&taken)

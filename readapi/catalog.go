@@ -109,6 +109,9 @@ func (a *api) createApplication(c *fiber.Ctx) error {
 //
 // TODO(catalog): read-model check, racy between concurrent requests.
 func (a *api) applicationNameFree(ctx context.Context, name string, except int64) error {
+	if _, err := domain.RequireText("app_name", name, catalog.MaxNameLength); err != nil {
+		return err
+	}
 	var taken bool
 	err := a.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rm_catalog.applications
 		WHERE lower(app_name) = lower(trim($1)) AND app_id <> $2)`, name, except).Scan(&taken)

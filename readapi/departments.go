@@ -133,6 +133,9 @@ func (a *api) createDepartment(c *fiber.Ctx) error {
 // TODO(departments): read-model check, racy between concurrent requests
 // like the e-mail check of accounts.
 func (a *api) departmentNameFree(ctx context.Context, name string, except int64) error {
+	if _, err := domain.RequireText("department_name", name, department.MaxNameLength); err != nil {
+		return err
+	}
 	var taken bool
 	err := a.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rm_departments.departments
 		WHERE lower(department_name) = lower(trim($1)) AND department_id <> $2)`, name, except).Scan(&taken)
