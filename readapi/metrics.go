@@ -51,8 +51,10 @@ func newMetrics(reg *prometheus.Registry, mgr *projections.Manager, logger *slog
 func (m *metrics) middleware(c *fiber.Ctx) error {
 	start := time.Now()
 	err := c.Next()
+	// A request that matched no route is left on this middleware's own
+	// route, "/", which no handler of the API serves.
 	route := "unmatched"
-	if r := c.Route(); r != nil && r.Method != "USE" {
+	if r := c.Route(); r != nil && r.Path != "/" {
 		route = r.Path
 	}
 	status := c.Response().StatusCode()
