@@ -14,6 +14,7 @@ func ReadModels() []ReadModel {
 		Accounts{},
 		Departments{},
 		Catalog{},
+		NewRuns(),
 		NewFeatures(),
 		NewFolders(),
 		NewVariables(),
