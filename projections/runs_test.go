@@ -77,9 +77,9 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 type resultRow struct {
 	Recorded, OK, Fails, NotReached int
-	ExecutionTime, PixelDiff      int64
-	Status                        string
-	Success, Running              bool
+	ExecutionTime, PixelDiff        int64
+	Status                          string
+	Success, Running                bool
 }
 
 func readResult(t *testing.T, pool *pgxpool.Pool, id int64) resultRow {
