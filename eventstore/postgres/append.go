@@ -43,7 +43,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := checkBatch(stream, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.append(ctx, s.pool, stream, expected, events)
+	res, err := s.append(ctx, s.pool, stream, expected, events)
+	if err == nil {
+		s.notifier.announce()
+	}
+	return res, err
 }
 
 func (s *Store) append(ctx context.Context, q querier, stream string,

@@ -4,8 +4,10 @@
 // Events live in the schema eventlog (migrated by New with goose, whose
 // version table is eventlog.goose_db_version). Appends go through one
 // server-side function, eventlog.append, so a batch is one statement: the
-// stream's row is locked, its revision checked against the expectation, the
-// events inserted and a NOTIFY sent, atomically.
+// stream's row is locked, its revision checked against the expectation and
+// the events inserted, atomically. After the commit the Store announces it
+// with a NOTIFY of its own (notifier.go), outside the transaction, so that
+// concurrent appends keep PostgreSQL's group commit.
 //
 // A Position is {Commit: the appending transaction's xid8, Prepare: the
 // event's sequence number}. Readers of the whole log see only events of
@@ -55,6 +57,7 @@ type Store struct {
 	pool     *pgxpool.Pool
 	logger   *slog.Logger
 	listener *listener
+	notifier *notifier
 	// subs counts running subscriptions, so that Close can wait for them.
 	subs sync.WaitGroup
 
@@ -86,6 +89,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (*Store, 
 	}
 	s := &Store{pool: pool, logger: logger, settleTimeout: defaultSettleTimeout}
 	s.listener = newListener(s.listen, logger)
+	s.notifier = newNotifier(pool, logger, s.listener.broadcast)
 	return s, nil
 }
 
@@ -93,6 +97,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (*Store, 
 // ErrUnavailable) and its LISTEN connection, and waits until none of them
 // uses the pool any more.
 func (s *Store) Close() error {
+	s.notifier.close()
 	s.listener.close()
 	s.subs.Wait()
 	return nil
