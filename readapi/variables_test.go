@@ -1,0 +1,169 @@
+package readapi_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cometa-es/cometa/internal/cryptojs"
+	"github.com/cometa-es/cometa/readapi/apitest"
+)
+
+// secretValue is the plain value of an encrypted variable; it must never
+// reach an event or an answer.
+const secretValue = "hünter2 ✓ secret"
+
+// setVariables sets variables in environment "Default" of the caller's
+// department through the seed's batch and stores their ids under the
+// placeholders, in order.
+func setVariables(t *testing.T, f *apitest.Fixture, user string, body string, placeholders ...string) {
+	t.Helper()
+	var out struct {
+		Data []struct {
+			ID int64 `json:"id"`
+		} `json:"data"`
+	}
+	f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Tokens[user], f.Expand(body)).Want(t, 201).JSON(t, &out)
+	if len(out.Data) != len(placeholders) {
+		t.Fatalf("%d variables set, want %d", len(out.Data), len(placeholders))
+	}
+	for i, p := range placeholders {
+		f.Vars[p] = strconv.FormatInt(out.Data[i].ID, 10)
+	}
+}
+
+// wantCiphertext checks that the value at path is a ciphertext of
+// secretValue under the test server's passphrase.
+func wantCiphertext(path string) func(*testing.T, *apitest.Fixture, *apitest.Response) {
+	return func(t *testing.T, f *apitest.Fixture, r *apitest.Response) {
+		t.Helper()
+		got := lookup(t, r, path)
+		plain, err := cryptojs.Decrypt(apitest.Passphrase, got)
+		if err != nil || plain != secretValue {
+			t.Errorf("%s %s: %s = %q decrypts to %q, %v", r.Method, r.Path, path, got, plain, err)
+		}
+	}
+}
+
+func variableCases() []apitest.Case {
+	const get, post, patch, del = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
+	const everyRoleSets = "forbidden: every default role has create_variable and edit_variable"
+	return []apitest.Case{
+		{Method: get, Path: "/backend/api/variables/Default/",
+			Prep: func(t *testing.T, f *apitest.Fixture) {
+				setVariables(t, f, "devops", `{"environment_name": "Default", "variables": [
+					{"variable_name": "password", "variable_value": "`+secretValue+`", "encrypted": true},
+					{"variable_name": "host", "variable_value": "https://a.example"}]}`, "{varPassword}", "{varHost}")
+				setVariables(t, f, "devopsB", `{"environment_name": "Default", "variables": [
+					{"variable_name": "host", "variable_value": "https://b.example"}]}`, "{varB}")
+			},
+			OK: &apitest.Try{As: "devops", Status: 200, Check: all(listsExactly("", "id", "{varPassword}", "{varHost}"),
+				field("0.encrypted", "true"), wantCiphertext("0.variable_value"), field("1.variable_value", "https://a.example"),
+				field("0.environment_name", "Default"), field("0.based", "environment"))},
+			OtherDepartment: &apitest.Try{As: "devopsB", Status: 200, Check: listsExactly("", "id", "{varB}")},
+			BadBody: &apitest.Try{As: "devops", Path: "/backend/api/variables/No%20such%20env/", Status: 200,
+				Check: listsExactly("", "id")},
+			NA: "forbidden: Cometa's variable list needs no permission"},
+		{Method: get, Path: "/backend/api/variables/",
+			OK:              &apitest.Try{As: "devops", Status: 200, Check: listsExactly("", "id", "{varPassword}", "{varHost}")},
+			OtherDepartment: &apitest.Try{As: "devopsB", Status: 200, Check: listsExactly("", "id", "{varB}")},
+			NA:              "forbidden: Cometa's variable list needs no permission; bad body: it takes no input"},
+		{Method: post, Path: "/backend/api/variables/",
+			OK: &apitest.Try{As: "devops", Status: 200, Body: `{"environment_name": "Default", "variables": [
+					{"variable_name": "host", "variable_value": "https://c.example ✓"}]}`,
+				Check: all(field("data.0.id", "{varHost}"), field("data.0.variable_value", "https://c.example ✓"))},
+			OtherDepartment: &apitest.Try{As: "devops", Status: 403, Check: says("not a member of department {deptB}"),
+				Body: `{"environment_name": "Default", "department_id": {deptB}, "variables": [
+					{"variable_name": "x", "variable_value": "y"}]}`},
+			BadBody: &apitest.Try{As: "devops", Status: 400, Check: says("variables[1].variable_value: is required"),
+				Body: `{"environment_name": "Default", "variables": [
+					{"variable_name": "x", "variable_value": "y"}, {"variable_name": "z"}]}`},
+			NA: everyRoleSets},
+		{Method: post, Path: "/api/variables",
+			OK: &apitest.Try{As: "devops", Status: 201, Check: all(field("success", "true"),
+				field("data.variable_name", "ünï_côdé"), field("data.encrypted", "true"), wantCiphertext("data.variable_value")),
+				Body: `{"department": {deptA}, "environment": 1, "feature": null, "variable_name": "ünï_côdé",
+					"variable_value": "` + secretValue + `", "encrypted": true, "based": "environment"}`},
+			OtherDepartment: &apitest.Try{As: "devopsB", Status: 403, Check: says("not a member of department {deptA}"),
+				Body: `{"department": {deptA}, "environment": 1, "variable_name": "x", "variable_value": "y"}`},
+			BadBody: &apitest.Try{As: "devops", Status: 400,
+				Check: says("Variable already exists with specified requirements, please update the variable."),
+				Body:  `{"department": {deptA}, "environment": 1, "variable_name": "host", "variable_value": "dup"}`},
+			NA: everyRoleSets},
+		{Method: patch, Path: "/backend/api/variables/{varHost}/",
+			OK: &apitest.Try{As: "manager", Status: 200, Body: `{"variable_value": "` + secretValue + `", "encrypted": true}`,
+				Check: all(field("data.id", "{varHost}"), wantCiphertext("data.variable_value"),
+					field("data.updated_by", "{manager}"), field("data.created_by", "{devops}"))},
+			OtherDepartment: &apitest.Try{As: "devopsB", Status: 404, Body: `{"variable_value": "mine"}`},
+			BadBody: &apitest.Try{As: "devops", Status: 400, Body: `{"based": "galaxy"}`,
+				Check: says("based: must be department, environment or feature")},
+			NA: everyRoleSets},
+		{Method: del, Path: "/backend/api/variables/{varHost}/",
+			OK: &apitest.Try{As: "admin", Status: 200, Check: func(t *testing.T, f *apitest.Fixture, r *apitest.Response) {
+				got := f.Srv.Do(t, get, "/backend/api/variables/", f.Tokens["devops"], nil).Want(t, 200)
+				if strings.Contains(string(got.Body), `"host"`) {
+					t.Errorf("deleted variable still listed: %s", got.Body)
+				}
+			}},
+			Forbidden: &apitest.Try{As: "devops", Path: "/backend/api/variables/{varPassword}/", Status: 403,
+				Check: says("Missing permission 'delete_variable'.")},
+			BadBody: &apitest.Try{As: "admin", Path: "/backend/api/variables/x/", Status: 400, Check: says("variable_id")},
+			NA:      "other department: only SUPERUSER has delete_variable, and it sees every department"},
+	}
+}
+
+func TestVariableEndpoints(t *testing.T) {
+	t.Parallel()
+	f := newFeatureFixture(t)
+	apitest.RunCases(t, f, variableCases())
+	sameAfterRebuild(t, f, map[string][]string{
+		"devops":  {"/backend/api/variables/", "/backend/api/variables/Default/"},
+		"devopsB": {"/backend/api/variables/"},
+		"admin":   {"/backend/api/variables/"},
+	})
+
+	// The plain value of an encrypted variable is in no event.
+	rows, err := f.Srv.Pool.Query(context.Background(), "SELECT data::text FROM eventlog.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(data, "hünter2") || strings.Contains(data, `h\u00fcnter2`) {
+			t.Errorf("an event holds the plain secret: %s", data)
+		}
+	}
+	if strings.Contains(f.Srv.Logs.String(), "hünter2") {
+		t.Error("the server logged the plain secret")
+	}
+}
+
+// TestVariableBatchDepartment checks the seed's batch without
+// department_id: a caller of one department means it, a caller of two
+// gets a 400 naming department_id, and an unknown environment is named.
+func TestVariableBatchDepartment(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	_, both := f.Srv.Account(t, "DEVOPS", f.DeptA, f.DeptB)
+	f.Tokens["both"] = both
+	body := `{"environment_name": "Default", "variables": [{"variable_name": "a", "variable_value": "b"}]}`
+	f.Srv.Unchanged(t, "an ambiguous department", func() {
+		r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", both, body).Want(t, 400)
+		says("department_id: is required")(t, f, r)
+	})
+	f.Srv.Unchanged(t, "an unknown environment", func() {
+		r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", both,
+			`{"environment_name": "Nowhere", "department_id": `+f.Vars["{deptB}"]+`, "variables": []}`).Want(t, 400)
+		says(`environment_name: no environment named "Nowhere"`)(t, f, r)
+	})
+	r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", both,
+		`{"environment_name": "Default", "department_id": `+f.Vars["{deptB}"]+`, "variables": [
+			{"variable_name": "a", "variable_value": "b"}]}`).Want(t, 201)
+	field("data.0.department", "{deptB}")(t, f, r)
+}
