@@ -14,6 +14,7 @@ func Schemas() []Schema {
 		VariableSchemas(),
 		scheduleSchemas(),
 		runSchemas(),
+		runResultSchemas(),
 	} {
 		all = append(all, area...)
 	}
