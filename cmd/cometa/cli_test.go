@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// runCLI runs the built binary with args and env (on top of the test's
+// environment without COMETA_*), returning stdout, stderr and the exit
+// code.
+func runCLI(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cometaBinary(t), args...)
+	cmd.Env = childEnv(env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), errOut.String(), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("cometa %v: %v", args, err)
+	}
+	return out.String(), errOut.String(), 0
+}
+
+// apiCall sends a JSON request with the bootstrap token and returns the
+// status and body.
+func apiCall(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+// TestProjectionsCLI runs `cometa projections status` and `rebuild`
+// against the database of a running `cometa serve` (its private cluster),
+// then against the same data directory with no server running.
+func TestProjectionsCLI(t *testing.T) {
+	t.Parallel()
+	dir := dataDir(t)
+	const token = "cli-test-bootstrap-token-0123456789"
+	s := startServe(t, dir, "COMETA_BOOTSTRAP_TOKEN="+token)
+	base := "http://" + s.addr
+	if code, body := apiCall(t, "POST", base+"/backend/api/departments/", token, `{"department_name": "CLI ✓"}`); code != 201 {
+		t.Fatalf("create department: %d %s", code, body)
+	}
+	_, before := apiCall(t, "GET", base+"/backend/api/departments/", token, "")
+	env := []string{"COMETA_DATA_DIR=" + dir}
+
+	out, errOut, code := runCLI(t, env, "projections", "status")
+	if code != 0 {
+		t.Fatalf("status: exit %d\n%s%s", code, out, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[0], "LAG EVENTS") {
+		t.Errorf("status header %q", lines[0])
+	}
+	for _, model := range []string{"accounts", "departments", "catalog"} {
+		if !matches(`(?m)^`+model+`\s+1\s+(live|catching_up)\s+\d+/\d+\s+0\s+`, out) {
+			t.Errorf("status has no caught-up line for %s:\n%s", model, out)
+		}
+	}
+
+	out, errOut, code = runCLI(t, env, "projections", "rebuild")
+	if code != 0 {
+		t.Fatalf("rebuild: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, model := range []string{"accounts", "departments", "catalog"} {
+		if !matches(`(?m)^`+model+`\tversion 1\t\d+ events\tchecksum [0-9a-f]{64}\t`, out) {
+			t.Errorf("rebuild printed no checksum for %s:\n%s", model, out)
+		}
+	}
+	if _, after := apiCall(t, "GET", base+"/backend/api/departments/", token, ""); after != before {
+		t.Errorf("departments after the rebuild:\n%s\nbefore:\n%s", after, before)
+	}
+	first := checksumOf(t, out, "departments")
+	out, _, code = runCLI(t, env, "projections", "rebuild", "departments")
+	if code != 0 || checksumOf(t, out, "departments") != first || strings.Contains(out, "accounts") {
+		t.Errorf("rebuild departments: exit %d, %s; want only departments, checksum %s", code, out, first)
+	}
+	if _, errOut, code := runCLI(t, env, "projections", "rebuild", "nosuch"); code == 0 || !strings.Contains(errOut, `"nosuch"`) {
+		t.Errorf("rebuild of an unknown model: exit %d, %s", code, errOut)
+	}
+
+	if err := s.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, databaseURLFile)); !os.IsNotExist(err) {
+		t.Errorf("%s left behind: %v", databaseURLFile, err)
+	}
+	out, errOut, code = runCLI(t, env, "projections", "status")
+	if code != 0 || !strings.Contains(out, "departments") {
+		t.Errorf("status with no server running: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func matches(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// checksumOf reads a model's checksum from rebuild's output.
+func checksumOf(t *testing.T, out, model string) string {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) >= 4 && f[0] == model {
+			return strings.TrimPrefix(f[3], "checksum ")
+		}
+	}
+	t.Fatalf("no checksum of %s in %q", model, out)
+	return ""
+}
+
+// TestDiffImagesCLI compares pixelmatch's reference images and prints its
+// counts.
+func TestDiffImagesCLI(t *testing.T) {
+	t.Parallel()
+	const fixtures = "../../../shared/fixtures/pixelmatch/"
+	f, err := os.Open(fixtures + "expected.tsv")
+	if err != nil {
+		t.Fatalf("the pixelmatch fixtures must be beside the project: %v", err)
+	}
+	t.Cleanup(func() { f.Close() })
+	sc := bufio.NewScanner(f)
+	rows := 0
+	for sc.Scan() {
+		cols := strings.Split(sc.Text(), "\t")
+		if strings.HasPrefix(sc.Text(), "#") || cols[0] == "image_a" || len(cols) < 5 || rows >= 4 {
+			continue
+		}
+		rows++
+		args := []string{"diff-images", fixtures + cols[0], fixtures + cols[1], "--threshold", cols[2]}
+		if cols[3] == "true" {
+			args = append(args, "--include-aa")
+		}
+		out, errOut, code := runCLI(t, nil, args...)
+		if code != 0 || strings.TrimSpace(out) != cols[4] {
+			t.Errorf("cometa %v = %q (exit %d, %s); want %s", args, out, code, errOut, cols[4])
+		}
+	}
+	if rows == 0 {
+		t.Fatal("no reference rows")
+	}
+	if _, errOut, code := runCLI(t, nil, "diff-images", fixtures+"1a.png", fixtures+"1b.png", "--threshold", "2"); code == 0 ||
+		!strings.Contains(errOut, "threshold") {
+		t.Errorf("threshold 2: exit %d, %s", code, errOut)
+	}
+}
