@@ -185,6 +185,8 @@ func (*Runs) EventTypes() []string {
 		eventschemas.TypeScreenshotTaken, eventschemas.TypeScreenshotCompared,
 		eventschemas.TypeBaselineRecorded, eventschemas.TypeLeaseRenewed, eventschemas.TypeRunKilled,
 		eventschemas.TypeResultFinished, eventschemas.TypeResultArchived, eventschemas.TypeResultRemoved,
+		eventschemas.TypeStepStatusChanged, eventschemas.TypeResultStatusChanged,
+		eventschemas.TypeScreenshotRemoved,
 		eventschemas.TypeFeatureSaved, eventschemas.TypeFeatureDeleted,
 	}
 }
@@ -241,6 +243,14 @@ func (m *Runs) Queue(b *pgx.Batch, ev Event) error {
 		queueScreenshotCompared(b, e)
 	case *eventschemas.BaselineRecorded:
 		queueBaselineRecorded(b, e)
+	case *eventschemas.StepStatusChanged:
+		queueStepStatusChanged(b, e)
+	case *eventschemas.ResultStatusChanged:
+		b.Queue(`UPDATE results SET status = $2, success = $3 WHERE feature_result_id = $1`,
+			e.FeatureResultID, e.Status, e.Success)
+		queueResultRunTotals(b, e.FeatureResultID)
+	case *eventschemas.ScreenshotRemoved:
+		queueScreenshotRemoved(b, e)
 	case *eventschemas.FeatureSaved:
 		b.Queue(`INSERT INTO features (feature_id, feature_name, department_id) VALUES ($1, $2, $3)
 			ON CONFLICT (feature_id) DO UPDATE SET feature_name = excluded.feature_name,

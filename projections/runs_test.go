@@ -302,3 +302,48 @@ func TestRunsBaselinesAndFeatureCopies(t *testing.T) {
 	h.Append("feature-9", &eventschemas.FeatureDeleted{FeatureID: 9})
 	h.CheckRebuild()
 }
+
+func TestRunsCorrections(t *testing.T) {
+	t.Parallel()
+	h := runsHarness(t)
+	ctx := context.Background()
+	requestRun(h, 1, 9, runsT0, 10)
+	claim(h, 1, 10)
+	recordStep(h, 10, 1, eventschemas.StatusSuccess, 100, 0)
+	h.Append("result-10", &eventschemas.StepRecorded{FeatureResultID: 10, Sequence: 2, Index: 1, StepID: "b",
+		StepName: "step 2", Status: eventschemas.StatusFailed, ExecutionTimeMS: 50, Error: "no",
+		Screenshots: []string{"cur.png"}, Current: "cur.png"})
+	finish(h, 1, 10, eventschemas.StatusFailed, 1)
+
+	// The user overrides the failed step: the result counts it as ok and
+	// becomes successful, its status stays what the runner recorded.
+	h.Append("result-10", &eventschemas.StepStatusChanged{FeatureResultID: 10, Sequence: 2,
+		Status: eventschemas.StatusSuccess, Success: true, ChangedBy: 1})
+	h.Sync()
+	got := readResult(t, h.Pool, 10)
+	if got.OK != 2 || got.Fails != 0 || !got.Success || got.Status != "Failed" {
+		t.Errorf("after the step override: %+v", got)
+	}
+
+	h.Append("result-10", &eventschemas.ResultStatusChanged{FeatureResultID: 10,
+		Status: eventschemas.StatusSuccess, Success: true})
+	h.Append("result-10", &eventschemas.ScreenshotRemoved{FeatureResultID: 10, Sequence: 2, Name: "cur.png"})
+	h.Sync()
+	var status, current string
+	var removed bool
+	if err := h.Pool.QueryRow(ctx, `SELECT r.status, s.screenshot_current, x.removed
+		FROM rm_runs.results r JOIN rm_runs.step_results s USING (feature_result_id)
+		JOIN rm_runs.screenshots x ON x.step_result_id = s.step_result_id
+		WHERE r.feature_result_id = 10 AND s.sequence = 2`).Scan(&status, &current, &removed); err != nil {
+		t.Fatal(err)
+	}
+	if status != "Success" || current != "" || !removed {
+		t.Errorf("status %q, screenshot_current %q, image removed %v", status, current, removed)
+	}
+	var runStatus string
+	if err := h.Pool.QueryRow(ctx, `SELECT status FROM rm_runs.runs WHERE run_id = 1`).Scan(&runStatus); err != nil ||
+		runStatus != "Success" {
+		t.Errorf("run status %q (%v), want Success", runStatus, err)
+	}
+	h.CheckRebuild()
+}

@@ -140,3 +140,33 @@ func queueBaselineRecorded(b *pgx.Batch, e *eventschemas.BaselineRecorded) {
 		e.FeatureID, e.Key, e.Name, e.StepID, e.Occurrence, e.BrowserKey, e.Width, e.Height,
 		e.FeatureResultID, e.Sequence)
 }
+
+// queueStepStatusChanged overrides a step's status and recounts its
+// result: ok and fails from the steps, success as Cometa recomputes it
+// (no failed step; a canceled result stays unsuccessful). The result's
+// status is left as it was.
+func queueStepStatusChanged(b *pgx.Batch, e *eventschemas.StepStatusChanged) {
+	b.Queue(`UPDATE step_results SET status = $3, success = $4 WHERE feature_result_id = $1 AND sequence = $2`,
+		e.FeatureResultID, e.Sequence, e.Status, e.Success)
+	b.Queue(`UPDATE results r SET (ok, fails) = (
+			SELECT count(*) FILTER (WHERE s.status <> 'Failed'), count(*) FILTER (WHERE s.status = 'Failed')
+			FROM step_results s WHERE s.feature_result_id = r.feature_result_id),
+		success = r.status <> 'Canceled' AND NOT r.running AND NOT EXISTS (SELECT 1 FROM step_results s
+			WHERE s.feature_result_id = r.feature_result_id AND s.status = 'Failed')
+		WHERE r.feature_result_id = $1`, e.FeatureResultID)
+	queueResultRunTotals(b, e.FeatureResultID)
+}
+
+// queueScreenshotRemoved takes an image off its step result, in the
+// images list and in whichever screenshot_* column names it.
+func queueScreenshotRemoved(b *pgx.Batch, e *eventschemas.ScreenshotRemoved) {
+	b.Queue(`UPDATE screenshots sc SET removed = true FROM step_results s
+		WHERE s.feature_result_id = $1 AND s.sequence = $2 AND sc.step_result_id = s.step_result_id
+			AND sc.name = $3`, e.FeatureResultID, e.Sequence, e.Name)
+	b.Queue(`UPDATE step_results SET
+			screenshot_current = CASE WHEN screenshot_current = $3 THEN '' ELSE screenshot_current END,
+			screenshot_style = CASE WHEN screenshot_style = $3 THEN '' ELSE screenshot_style END,
+			screenshot_difference = CASE WHEN screenshot_difference = $3 THEN '' ELSE screenshot_difference END,
+			screenshot_template = CASE WHEN screenshot_template = $3 THEN '' ELSE screenshot_template END
+		WHERE feature_result_id = $1 AND sequence = $2`, e.FeatureResultID, e.Sequence, e.Name)
+}
