@@ -13,6 +13,7 @@ import (
 
 	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/eventstore"
+	"github.com/cometa-es/cometa/projections"
 )
 
 // statusTable maps error categories to HTTP statuses. The first match
@@ -30,6 +31,9 @@ var statusTable = []struct {
 	{eventstore.ErrConflict, fiber.StatusConflict},
 	{errUnsupportedMedia, fiber.StatusUnsupportedMediaType},
 	{eventstore.ErrUnavailable, fiber.StatusServiceUnavailable},
+	// The write happened but a read model it waits for is stuck: the
+	// answer would be stale, and the operator must look.
+	{projections.ErrFailing, fiber.StatusServiceUnavailable},
 	{context.DeadlineExceeded, fiber.StatusServiceUnavailable},
 }
 
