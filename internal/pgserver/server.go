@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -63,6 +64,10 @@ type Server struct {
 	stopErr  error
 }
 
+// sharedMemoryAttempts bounds the starts tried while a killed server's
+// shared memory is still in use (about 10 s in all).
+const sharedMemoryAttempts = 40
+
 // Start starts the cluster in opts.DataDir, running initdb first if the
 // data dir holds no cluster yet, and returns once a connection succeeds.
 // ctx bounds the whole start; on failure the error carries the server's
@@ -82,24 +87,42 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := l.initdb(ctx, opts.Fast, logger); err != nil {
 		return nil, err
 	}
-	if err := clearStaleLock(l.pgdata, l.socketDir); err != nil {
-		return nil, err
-	}
-
-	logs := newLogTail(logger)
+	// A server of this data dir that was just killed may still have
+	// backends exiting, whose shared memory refuses a new postmaster for a
+	// moment ("pre-existing shared memory block ... is still in use"). That
+	// clears by itself, so it is retried for a bounded time.
+	var s *Server
 	started := time.Now()
-	proc, err := startProcess(l.command(l.postgresBin, l.serverArgs(opts.Fast)...), logs)
-	if err != nil {
-		return nil, fmt.Errorf("start postgres in %q: %w", l.pgdata, err)
-	}
-	s := &Server{dataDir: l.dataDir, socketDir: l.socketDir, logger: logger, proc: proc, logs: logs}
-	if err := s.waitReady(ctx); err != nil {
+	for attempt := 1; ; attempt++ {
+		if err := clearStaleLock(l.pgdata, l.socketDir); err != nil {
+			return nil, err
+		}
+		logs := newLogTail(logger)
+		proc, err := startProcess(l.command(l.postgresBin, l.serverArgs(opts.Fast)...), logs)
+		if err != nil {
+			return nil, fmt.Errorf("start postgres in %q: %w", l.pgdata, err)
+		}
+		s = &Server{dataDir: l.dataDir, socketDir: l.socketDir, logger: logger, proc: proc, logs: logs}
+		err = s.waitReady(ctx)
+		if err == nil {
+			break
+		}
 		_ = s.kill()
 		proc.waitLogged(time.Second)
-		return nil, fmt.Errorf("start postgres in %q: %w%s", l.pgdata, err, logs.report())
+		report := logs.report()
+		if strings.Contains(report, "shared memory block") && attempt < sharedMemoryAttempts && ctx.Err() == nil {
+			logger.WarnContext(ctx, "postgres found the shared memory of a previous server still in use, retrying",
+				"attempt", attempt)
+			select {
+			case <-ctx.Done():
+			case <-time.After(250 * time.Millisecond):
+			}
+			continue
+		}
+		return nil, fmt.Errorf("start postgres in %q: %w%s", l.pgdata, err, report)
 	}
 	logger.InfoContext(ctx, "postgres started", "data_dir", l.pgdata,
-		"socket_dir", l.socketDir, "pid", proc.pid(), "duration", time.Since(started))
+		"socket_dir", l.socketDir, "pid", s.proc.pid(), "duration", time.Since(started))
 	return s, nil
 }
 
