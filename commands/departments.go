@@ -2,12 +2,18 @@ package commands
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/cometa-es/cometa/domain/account"
 	"github.com/cometa-es/cometa/domain/department"
 	"github.com/cometa-es/cometa/eventschemas"
 	"github.com/cometa-es/cometa/eventstore"
 )
+
+// joinRounds bounds the rounds of Execute attempts at joining a created
+// department (each round is up to maxAttempts appends).
+const joinRounds = 16
 
 // CreateDepartment opens a department with the next free id (c.DepartmentID
 // is ignored) and, when the actor is an account, makes it a member, as
@@ -21,10 +27,23 @@ func CreateDepartment(ctx context.Context, l *Log, ids *IDs, meta Meta, c depart
 	if err != nil || c.Actor.AccountID == 0 {
 		return id, res, err
 	}
+	// Joining only adds to a set, so losing a race on the account's stream
+	// (the same account creating several departments at once) is retried
+	// beyond Execute's budget: the department exists already, and a 409
+	// now would leave its creator outside it.
 	join := account.JoinDepartment{Actor: c.Actor, AccountID: c.Actor.AccountID, DepartmentID: id}
-	joined, ok, err := ChangeAccount(ctx, l, meta, c.Actor.AccountID, join)
+	var (
+		joined eventstore.AppendResult
+		ok     bool
+	)
+	for range joinRounds {
+		joined, ok, err = ChangeAccount(ctx, l, meta, c.Actor.AccountID, join)
+		if !errors.Is(err, eventstore.ErrConflict) {
+			break
+		}
+	}
 	if err != nil {
-		return id, res, err
+		return id, res, fmt.Errorf("department %d created, but its creator did not join it: %w", id, err)
 	}
 	if ok {
 		res = joined
