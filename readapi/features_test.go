@@ -131,7 +131,13 @@ func newFeature(t *testing.T, f *apitest.Fixture, user, name string, department 
 // devops, two steps) and {featB} (department B, by devopsB).
 func newFeatureFixture(t *testing.T) *apitest.Fixture {
 	t.Helper()
-	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	return newFeatureFixtureWith(t, apitest.Options{})
+}
+
+// newFeatureFixtureWith is newFeatureFixture on a server with opts.
+func newFeatureFixtureWith(t *testing.T, opts apitest.Options) *apitest.Fixture {
+	t.Helper()
+	f := apitest.NewFixture(t, apitest.Start(t, opts))
 	f.Vars["{featA}"] = newFeature(t, f, "devops", "Login A", f.DeptA,
 		stepJSON(`Goto URL "https://example.com/login"`), stepJSON("Press Enter"))
 	f.Vars["{featB}"] = newFeature(t, f, "devopsB", "Login B", f.DeptB, stepJSON("Press Enter"))
