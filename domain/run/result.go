@@ -15,6 +15,12 @@ import (
 // working on the result.
 var ErrNotHolder = fmt.Errorf("the runner does not hold the result: %w", domain.ErrConflict)
 
+// Ref names a feature result and the run it belongs to.
+type Ref struct {
+	FeatureResultID int64
+	RunID           int64
+}
+
 // Result is a feature result as its stream made it.
 type Result struct {
 	ID        int64
