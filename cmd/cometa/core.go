@@ -56,24 +56,26 @@ func (c *core) apiDeps(cfg Config, in *infra, logger *slog.Logger) readapi.Deps 
 	}
 }
 
-// mountAPI mounts the API on app and seeds the store (bootstrap account,
-// the installed Chromium). A seeding failure is logged, not fatal: the
-// API serves what there is, and the next start tries again.
-func (c *core) mountAPI(ctx context.Context, app *fiber.App, cfg Config, in *infra, logger *slog.Logger) error {
+// mountAPI mounts the API on app and returns the start-up seeding
+// (bootstrap account, the installed Chromium) to run. Seeding waits for the
+// read models to show it; a failure is logged, not fatal: the API serves
+// what there is, and the next start tries again.
+func (c *core) mountAPI(ctx context.Context, app *fiber.App, cfg Config, in *infra, logger *slog.Logger) (prepare func(), err error) {
 	deps := c.apiDeps(cfg, in, logger)
 	if err := readapi.Mount(app, deps); err != nil {
-		return err
+		return nil, err
 	}
-	seed := readapi.Seed{BootstrapToken: cfg.BootstrapToken}
-	browser, err := readapi.LocalBrowser(ctx, cfg.BrowserBin)
-	if err != nil {
-		logger.WarnContext(ctx, "local browser not added to the catalogue", "err", err)
-	}
-	seed.LocalBrowser = browser
-	pctx, cancel := context.WithTimeout(ctx, prepareTimeout)
-	defer cancel()
-	if err := readapi.Prepare(pctx, deps, seed); err != nil && ctx.Err() == nil {
-		logger.ErrorContext(ctx, "start-up seeding incomplete", "err", err)
-	}
-	return nil
+	return func() {
+		seed := readapi.Seed{BootstrapToken: cfg.BootstrapToken}
+		browser, err := readapi.LocalBrowser(ctx, cfg.BrowserBin)
+		if err != nil {
+			logger.WarnContext(ctx, "local browser not added to the catalogue", "err", err)
+		}
+		seed.LocalBrowser = browser
+		pctx, cancel := context.WithTimeout(ctx, prepareTimeout)
+		defer cancel()
+		if err := readapi.Prepare(pctx, deps, seed); err != nil && ctx.Err() == nil {
+			logger.ErrorContext(ctx, "start-up seeding incomplete", "err", err)
+		}
+	}, nil
 }

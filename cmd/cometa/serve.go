@@ -131,8 +131,23 @@ func startParts(ctx context.Context, g *errgroup.Group, app *fiber.App, cfg Conf
 	} else {
 		g.Go(func() error { return c.projects.Listen(ctx) })
 	}
-	if want.api {
-		return c.mountAPI(ctx, app, cfg, in, logger)
+	if !want.api {
+		return nil
 	}
+	prepare, err := c.mountAPI(ctx, app, cfg, in, logger)
+	if err != nil {
+		return err
+	}
+	if want.projector {
+		// The read models are projected here and catch up at once, so the
+		// bootstrap token works from the first request on.
+		prepare()
+		return nil
+	}
+	// The projector runs elsewhere, maybe not yet: serve meanwhile.
+	g.Go(func() error {
+		prepare()
+		return nil
+	})
 	return nil
 }
