@@ -1,0 +1,276 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cometa-es/cometa/commands"
+	"github.com/cometa-es/cometa/domain/feature"
+	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/runner/browser"
+)
+
+const helloPage = `<!doctype html><html><head><title>Hello</title></head><body>
+<h1 id="greeting">Hello, world</h1>
+<button id="go" onclick="document.getElementById('out').textContent = 'clicked ' + document.getElementById('name').value">Go</button>
+<input id="name"><p id="out"></p></body></html>`
+
+// typeName returns the event type names of payloads.
+func typeNames(events []eventschemas.Payload) []string {
+	out := make([]string, len(events))
+	for i, p := range events {
+		out[i] = p.EventType()
+	}
+	return out
+}
+
+// TestRunEndToEnd executes a small feature through a worker: the events
+// come in order, one StepRecorded per step with its time, and the
+// screenshots are in the store.
+func TestRunEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	w.page("/hello", helloPage)
+	w.startWorker("runner-a", nil)
+	shot := step(`I can see "Hello, world"`)
+	shot.Screenshot = true
+	id := w.feature("Hello",
+		step(`StartBrowser and call URL "`+w.url+`/hello"`),
+		shot,
+		step(`Set value "Zoë" on "#name"`),
+		step(`I can click on element with css selector "#go"`),
+		step(`I can see "clicked Zoë"`),
+	)
+
+	result, status := w.runOnce(id)
+	if status != eventschemas.StatusSuccess {
+		t.Fatalf("status %s: %+v", status, w.finished(result))
+	}
+	want := []string{"ResultAllocated", "ResultClaimed", "ResultStarted",
+		"StepRecorded", "StepRecorded", "ScreenshotTaken", "StepRecorded", "StepRecorded", "StepRecorded",
+		"ResultFinished"}
+	if diff := cmp.Diff(want, typeNames(w.events(result))); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	recorded := w.stepsOf(result)
+	for i, s := range recorded {
+		if s.Sequence != i+1 || s.Index != i || s.Status != eventschemas.StatusSuccess || !s.Success || s.StepID == "" {
+			t.Errorf("step %d: %+v", i+1, s)
+		}
+		if s.ExecutionTimeMS <= 0 && i == 0 {
+			t.Errorf("step %d has no execution time", i+1)
+		}
+	}
+	if got := recorded[1]; got.StepName != `I can see "Hello, world"` || got.Current == "" || len(got.Screenshots) != 1 {
+		t.Errorf("screenshot step: %+v", got)
+	} else if ok, err := w.shots.Exists(got.Current); err != nil || !ok {
+		t.Errorf("screenshot %s not in the store: %v", got.Current, err)
+	}
+	f := w.finished(result)
+	if !f.Success || f.NotReached != 0 || !strings.Contains(f.Log, "Step 5: ") {
+		t.Errorf("finish: %+v", f)
+	}
+	for _, p := range w.events(result) {
+		if s, ok := p.(*eventschemas.ResultStarted); ok && (s.PID == 0 || !strings.Contains(s.BrowserVersion, "Chrome")) {
+			t.Errorf("start: %+v", s)
+		}
+	}
+}
+
+// TestKill kills a result in the middle of a long step: it ends Canceled
+// and its browser is gone.
+func TestKill(t *testing.T) {
+	w := newWorld(t)
+	w.page("/hello", helloPage)
+	w.startWorker("runner-a", nil)
+	id := w.feature("Slow",
+		step(`StartBrowser and call URL "`+w.url+`/hello"`),
+		step(`I sleep "60" seconds`),
+		step(`I can see "Hello, world"`),
+	)
+	out := w.request(id)
+	result := out.ResultIDs[0]
+	pid := w.started(result)
+	w.recorded(result, 1)
+
+	start := time.Now()
+	_, changed, err := w.runs.KillResult(context.Background(), w.meta(), result, out.RunID, "killed by the test", 5)
+	if err != nil || !changed {
+		t.Fatalf("kill: %v, %v", changed, err)
+	}
+	status := w.wait(out.RunID)[result]
+	t.Logf("kill to Canceled: %v", time.Since(start))
+	if status != eventschemas.StatusCanceled {
+		t.Fatalf("status after kill: %s", status)
+	}
+	f := w.finished(result)
+	if f.Reason != "killed by the test" || f.NotReached != 1 {
+		t.Errorf("finish: %+v", f)
+	}
+	steps := w.stepsOf(result)
+	if len(steps) != 2 || steps[1].Status != eventschemas.StatusFailed || !strings.Contains(steps[1].Error, "aborted") {
+		t.Errorf("steps after kill: %+v", steps)
+	}
+	if group, err := browser.LiveProcesses(pid, ""); err != nil || len(group) > 0 {
+		t.Errorf("live processes of the killed browser's group %d: %v, %v", pid, group, err)
+	}
+	if live := w.alive(); len(live) > 0 {
+		t.Errorf("browser processes alive after the kill: %v", live)
+	}
+}
+
+// TestKillFeatureBeforeStart kills a feature whose result waits in the
+// queue: it ends Canceled without a browser.
+func TestKillFeatureQueued(t *testing.T) {
+	w := newWorld(t)
+	id := w.feature("Queued", step(`Goto URL "`+w.url+`/"`))
+	out := w.request(id)
+	w.sync(out.Position)
+	killed, _, err := w.runs.KillFeature(context.Background(), w.meta(), id, "", 5)
+	if err != nil || len(killed) != 1 {
+		t.Fatalf("kill feature: %v, %v", killed, err)
+	}
+	w.startWorker("runner-a", nil)
+	if status := w.wait(out.RunID)[out.ResultIDs[0]]; status != eventschemas.StatusCanceled {
+		t.Errorf("status %s", status)
+	}
+	for _, p := range w.events(out.ResultIDs[0]) {
+		if _, ok := p.(*eventschemas.ResultClaimed); ok {
+			t.Error("a killed queued result was claimed")
+		}
+	}
+}
+
+// TestStepTimeoutAndBrowserCrash: a page that never loads fails its step
+// with the timeout message; a browser killed mid-run fails the result with
+// the reason; the worker goes on serving.
+func TestStepTimeoutAndBrowserCrash(t *testing.T) {
+	w := newWorld(t)
+	w.page("/hello", helloPage)
+	w.mux.HandleFunc("/never", func(rw http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	})
+	w.startWorker("runner-a", nil)
+
+	never := w.feature("Never loads",
+		timed(`StartBrowser and call URL "`+w.url+`/never"`, 2),
+		step(`I can see "Hello, world"`))
+	result, status := w.runOnce(never)
+	if status != eventschemas.StatusFailed {
+		t.Fatalf("never-loading page: status %s", status)
+	}
+	steps := w.stepsOf(result)
+	if len(steps) != 1 || steps[0].Error != "Step took more than configured time: 2s." {
+		t.Errorf("never-loading page: steps %+v", steps)
+	}
+	if f := w.finished(result); f.NotReached != 1 || f.Reason != "Step took more than configured time: 2s." {
+		t.Errorf("never-loading page: finish %+v", f)
+	}
+
+	slow := w.feature("Crashes",
+		step(`StartBrowser and call URL "`+w.url+`/hello"`),
+		step(`I sleep "60" seconds`),
+		step(`I can see "Hello, world"`))
+	out := w.request(slow)
+	crashed := out.ResultIDs[0]
+	pid := w.started(crashed)
+	w.recorded(crashed, 1)
+	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if status := w.wait(out.RunID)[crashed]; status != eventschemas.StatusFailed {
+		t.Fatalf("crashed browser: status %s", status)
+	}
+	if f := w.finished(crashed); !strings.Contains(f.Reason, "the browser crashed") {
+		t.Errorf("crashed browser: reason %q", f.Reason)
+	}
+	if live := w.alive(); len(live) > 0 {
+		t.Errorf("browser processes alive after the crash: %v", live)
+	}
+
+	fine := w.feature("Fine", step(`StartBrowser and call URL "`+w.url+`/hello"`))
+	if _, status := w.runOnce(fine); status != eventschemas.StatusSuccess {
+		t.Errorf("the worker does not go on serving: %s", status)
+	}
+}
+
+// TestBadInput: each bad feature gives a result with a clear error on the
+// failing step, or a refused request, and the worker goes on serving.
+func TestBadInput(t *testing.T) {
+	w := newWorld(t)
+	w.page("/hello", helloPage)
+	w.startWorker("runner-a", nil)
+	start := step(`StartBrowser and call URL "` + w.url + `/hello"`)
+
+	// A feature saved before the catalogue lost one of its steps: stored
+	// as it was then, bypassing today's validation.
+	old := int64(900)
+	w.sync(w.h.Append(fmt.Sprintf("feature-%d", old), &eventschemas.FeatureCreated{FeatureID: old, CreatedBy: 5},
+		&eventschemas.FeatureSaved{FeatureID: old, Version: 1, Definition: feature.Definition{
+			FeatureName: "Old", AppID: 1, EnvironmentID: 2, DepartmentID: 3,
+			Steps: []eventschemas.FeatureStep{
+				{StepID: "a", Keyword: "Given", Content: start.Content, Enabled: true, Timeout: 60},
+				{StepID: "b", Keyword: "Then", Content: `I teleport to "Mars"`, Enabled: true, Timeout: 60},
+			}}}))
+
+	var oldResult int64
+	for _, tc := range []struct {
+		name    string
+		feature int64
+		failing int // sequence of the failing step
+		errText string
+	}{
+		{"unknown step", old, 1, `unknown step: I teleport to "Mars"`},
+		{"missing element", w.feature("Missing element", start,
+			timed(`I can click on element with css selector "#nope"`, 2)), 2, "#nope"},
+		{"javascript error", w.feature("JS error", start,
+			step(`Run Javascript function "throw new Error('boom')"`)), 2, "boom"},
+		{"missing variable", w.feature("Missing variable", start, step(`Set value "$NOPE" on "#name"`)), 2,
+			`variable "NOPE" is not defined`},
+	} {
+		result, status := w.runOnce(tc.feature)
+		if tc.feature == old {
+			oldResult = result
+		}
+		steps := w.stepsOf(result)
+		if status != eventschemas.StatusFailed || len(steps) < tc.failing {
+			t.Errorf("%s: status %s, steps %+v", tc.name, status, steps)
+			continue
+		}
+		if s := steps[tc.failing-1]; s.Status != eventschemas.StatusFailed || !strings.Contains(s.Error, tc.errText) {
+			t.Errorf("%s: failing step %+v, want an error with %q", tc.name, s, tc.errText)
+		}
+		if f := w.finished(result); f.Reason == "" {
+			t.Errorf("%s: no reason: %+v", tc.name, f)
+		}
+	}
+	if containsType(w.events(oldResult), eventschemas.TypeResultStarted) {
+		t.Error("a browser started for a feature with an unknown step")
+	}
+
+	empty := w.feature("Nothing enabled", feature.Step{Keyword: "Given", Content: start.Content})
+	if _, err := w.runs.Request(context.Background(), w.meta(), w.author,
+		commands.RunInput{FeatureID: empty}); err == nil || !strings.Contains(err.Error(), "No steps found") {
+		t.Errorf("request of a feature without enabled steps: %v", err)
+	}
+
+	fine := w.feature("Fine", start)
+	if _, status := w.runOnce(fine); status != eventschemas.StatusSuccess {
+		t.Errorf("the worker does not go on serving: %s", status)
+	}
+}
+
+func containsType(events []eventschemas.Payload, typ string) bool {
+	for _, p := range events {
+		if p.EventType() == typ {
+			return true
+		}
+	}
+	return false
+}
