@@ -103,11 +103,8 @@ func (l *Log) Append(ctx context.Context, stream string, expected eventstore.Exp
 			CausationID:   meta.CommandID.String(),
 		})
 	}
-	res, err := l.store.Append(ctx, stream, expected, events...)
-	if err != nil {
-		return res, fmt.Errorf("append to stream %q: %w", stream, err)
-	}
-	return res, nil
+	// The store's errors already name the stream.
+	return l.store.Append(ctx, stream, expected, events...)
 }
 
 func eventID(command uuid.UUID, stream string, expected eventstore.ExpectedRevision, i int) uuid.UUID {
@@ -134,7 +131,7 @@ func (l *Log) Execute(ctx context.Context, stream string, meta Meta, decide Deci
 			return res, false, err
 		}
 		if len(payloads) == 0 {
-			if exists {
+			if len(history) > 0 {
 				last := history[len(history)-1]
 				res = eventstore.AppendResult{NextRevision: last.Revision, Position: last.Position}
 			}
@@ -142,8 +139,13 @@ func (l *Log) Execute(ctx context.Context, stream string, meta Meta, decide Deci
 		}
 
 		expected := eventstore.NoStream()
-		if exists {
+		switch {
+		case len(history) > 0:
 			expected = eventstore.Exact(history[len(history)-1].Revision)
+		case exists:
+			// A stream that exists but reads empty (truncated in
+			// EventStoreDB, say) can only be appended to as it is.
+			expected = eventstore.StreamExists()
 		}
 		res, err = l.Append(ctx, stream, expected, meta, payloads...)
 		if err == nil {
