@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,68 @@ func pollUntilFinished(t *testing.T, ctx context.Context, clock *fakeClock, log 
 		if ctx.Err() != nil {
 			t.Fatalf("claimed tick %s never finished", stream)
 		}
+	}
+}
+
+// slowRunner holds its first request until release is closed.
+type slowRunner struct {
+	runs             *runLedger
+	entered, release chan struct{}
+}
+
+func (r slowRunner) RequestRun(ctx context.Context, req scheduler.RunRequest) (int64, error) {
+	select {
+	case r.entered <- struct{}{}:
+		<-r.release
+	default:
+	}
+	return r.runs.RequestRun(ctx, req)
+}
+
+// skips tells when robfig's SkipIfStillRunning skipped a job.
+type skips chan struct{}
+
+func (s skips) Enabled(context.Context, slog.Level) bool { return true }
+func (s skips) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "cron: skip" {
+		select {
+		case s <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+func (s skips) WithAttrs([]slog.Attr) slog.Handler { return s }
+func (s skips) WithGroup(string) slog.Handler      { return s }
+
+// TestSkippedDispatchIsMadeUp: a tick that comes due while the job is
+// still busy with the previous one is skipped by SkipIfStillRunning and
+// handled, on time, as soon as the job is free.
+func TestSkippedDispatchIsMadeUp(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	log := newLog(t)
+	setSchedule(t, ctx, log, t0, schedule.Set{FeatureID: 12, Expression: "* * * * *", OwnerID: 2})
+	clock := newFakeClock(t0)
+	runs := newRunLedger()
+	runner := slowRunner{runs: runs, entered: make(chan struct{}), release: make(chan struct{})}
+	results := make(outcomes, 16)
+	skipped := make(skips, 1)
+	start(t, scheduler.New(log, scheduler.NewLogSource(log.Store(), log.Registry()), runner, scheduler.Config{
+		Clock: clock, OnTick: results.onTick, Grace: 20 * time.Second, Logger: slog.New(skipped),
+	}))
+	clock.WaitForSleepers(ctx, 1)
+	clock.Set(minute(1))
+	<-runner.entered
+	clock.Set(minute(2))
+	<-skipped
+	close(runner.release)
+
+	var got []string
+	for _, r := range results.next(t, ctx, 2) {
+		got = append(got, r.Fire.At.Format("15:04")+" "+r.Outcome.String())
+	}
+	if diff := cmp.Diff([]string{"12:01 fired", "12:02 fired"}, got); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
 }

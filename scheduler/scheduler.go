@@ -116,6 +116,10 @@ type entry struct {
 	// backlog is set by the job when it left due ticks behind (an error,
 	// the batch limit); the next poll dispatches it again.
 	backlog atomic.Bool
+	// dispatched is set by Run before each dispatch and cleared by the job
+	// when it starts. Still set after a job ended, it means a dispatch was
+	// skipped because the job was still running, and Run dispatches again.
+	dispatched atomic.Bool
 
 	mu sync.Mutex
 	// cursor is the fire instant of the latest tick handled; the job
@@ -163,11 +167,16 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.logger.DebugContext(ctx, "scheduler starting")
 	var jobs sync.WaitGroup
 	defer jobs.Wait()
+	ended := make(chan struct{}, 1)
 	dispatch := func(j cron.Job) {
 		jobs.Add(1)
 		go func() {
 			defer jobs.Done()
 			j.Run()
+			select {
+			case ended <- struct{}{}:
+			default:
+			}
 		}()
 	}
 	finisher := s.chain.Then(cron.FuncJob(func() { s.finishClaims(ctx) }))
@@ -183,8 +192,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		wake := nextPoll
 		for _, e := range s.entries {
-			if !e.planned.IsZero() && !e.planned.After(now) {
+			planned := !e.planned.IsZero() && !e.planned.After(now)
+			if planned || e.dispatched.Load() {
+				e.dispatched.Store(true)
 				dispatch(e.job)
+			}
+			if planned {
 				e.planned = time.Time{}
 				if f, ok := e.spec.Next(now); ok {
 					e.planned = f.At
@@ -199,6 +212,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			s.logger.DebugContext(ctx, "scheduler stopping")
 			return nil
 		case <-s.cfg.Clock.WakeAt(wake):
+		case <-ended:
 		}
 	}
 }

@@ -26,6 +26,7 @@ var errClaimedElsewhere = errors.New("tick claimed elsewhere")
 func (s *Scheduler) handleDue(ctx context.Context, e *entry) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.dispatched.Store(false)
 	now := s.cfg.Clock.Now()
 	fires, more := e.spec.Between(e.cursor, now, s.cfg.BatchLimit)
 	if more {
