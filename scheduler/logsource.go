@@ -17,7 +17,8 @@ import (
 const readPage = 500
 
 // LogSource is the Source that folds the schedule and tick events of the
-// whole log. Its first Snapshot reads the log from the start; each later
+// whole log, and FeatureDeleted, after which a feature's schedule is
+// inactive. Its first Snapshot reads the log from the start; each later
 // one reads only what was appended since.
 //
 // TODO(scheduler): the first Snapshot of every process reads the whole log;
@@ -91,7 +92,7 @@ func (s *LogSource) apply(ev eventstore.Event) error {
 	switch ev.Type {
 	case eventschemas.TypeFeatureScheduled, eventschemas.TypeScheduleCleared,
 		eventschemas.TypeScheduleTickFired, eventschemas.TypeScheduleTickMissed,
-		eventschemas.TypeScheduleTickRunRequested:
+		eventschemas.TypeScheduleTickRunRequested, eventschemas.TypeFeatureDeleted:
 	default:
 		return nil
 	}
@@ -104,6 +105,9 @@ func (s *LogSource) apply(ev eventstore.Event) error {
 		s.schedule(e.FeatureID).state = s.schedule(e.FeatureID).state.Evolve(e)
 	case *eventschemas.ScheduleCleared:
 		s.schedule(e.FeatureID).state = s.schedule(e.FeatureID).state.Evolve(e)
+	case *eventschemas.FeatureDeleted:
+		// A deleted feature's schedule stays in its stream but fires no more.
+		s.schedule(e.FeatureID).state = schedule.State{}
 	case *eventschemas.ScheduleTickFired:
 		s.schedule(e.FeatureID).ticked(e.NominalUTC)
 		s.unrequested[ev.Stream] = Claim{

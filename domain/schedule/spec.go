@@ -126,6 +126,10 @@ func loadZone(zone string) (*time.Location, error) {
 	if zone == "Local" {
 		return nil, domain.Invalid(fieldZone, "time zone %q: not an IANA zone name", zone)
 	}
+	// TODO(scheduler): zones come from the machine's tz database; replicas
+	// with different versions of it could compute different instants for
+	// one tick and both fire. Pinning one copy (time.LoadLocationFromTZData
+	// over an embedded database) would rule that out.
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		return nil, domain.Invalid(fieldZone, "unknown time zone %q", zone)
