@@ -203,8 +203,13 @@ func (w *Worker) runResult(ctx context.Context, held *commands.Held, req eventsc
 		return rec.outcome(eventschemas.StatusFailed, err.Error(), len(req.Steps))
 	}
 
+	var sink steps.VariableSink
+	if w.d.Variables != nil {
+		sink = &variableSink{vars: w.d.Variables, req: req, passphrase: w.cfg.Passphrase, correlation: correlation,
+			now: w.cfg.Now}
+	}
 	sess := steps.NewSession(b, steps.Options{Catalogue: w.d.Catalogue, Logger: w.log, UploadsDir: w.cfg.UploadsDir,
-		Sink: w.d.Sink, Decrypter: decrypter(w.cfg.Passphrase), Now: w.cfg.Now})
+		Sink: sink, Decrypter: decrypter(w.cfg.Passphrase), Now: w.cfg.Now})
 	sum, runErr := sess.Run(ctx, steps.Run{Steps: stepsOf(req.Steps), Variables: variablesOf(req.Variables),
 		Parameters: req.Parameters, Report: rec.report})
 	crashed := exited(b)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,25 +109,31 @@ func (w *world) page(path, body string) {
 	})
 }
 
-// startWorker runs a worker until the test ends.
-func (w *world) startWorker(name string, change func(*worker.Config)) *worker.Worker {
+// startWorker runs a worker until the test ends, or until the returned
+// stop is called (which waits for Run to return).
+func (w *world) startWorker(name string, change func(*worker.Config)) (stop func()) {
 	w.t.Helper()
 	cfg := worker.Config{Identity: name, PollInterval: 100 * time.Millisecond, TempDir: w.browsers,
 		Passphrase: passphrase, Logger: testLogger(w.t, name)}
 	if change != nil {
 		change(&cfg)
 	}
-	wk := worker.New(worker.Deps{Log: w.log, Runs: w.runs, Queue: w.queue, Screenshots: w.shots, Config: cfg})
+	wk := worker.New(worker.Deps{Log: w.log, Runs: w.runs, Queue: w.queue, Screenshots: w.shots,
+		Variables: w.variables, Config: cfg})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- wk.Run(ctx) }()
-	w.t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			w.t.Errorf("worker %s: %v", name, err)
-		}
-	})
-	return wk
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				w.t.Errorf("worker %s: %v", name, err)
+			}
+		})
+	}
+	w.t.Cleanup(stop)
+	return stop
 }
 
 // step is an enabled step.

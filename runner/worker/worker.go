@@ -121,10 +121,10 @@ type Deps struct {
 	Screenshots Screenshots
 	// Catalogue is the step language; steps.NewCatalogue() when nil.
 	Catalogue *steps.Catalogue
-	// Sink saves the environment variables steps save; without one those
-	// steps fail.
-	Sink   steps.VariableSink
-	Config Config
+	// Variables saves the environment variables that steps save; without
+	// it those steps fail.
+	Variables *commands.Variables
+	Config    Config
 }
 
 // Worker executes feature results. Build it with New and start it with

@@ -14,7 +14,9 @@ import (
 	"github.com/cometa-es/cometa/commands"
 	"github.com/cometa-es/cometa/domain/feature"
 	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/eventstore"
 	"github.com/cometa-es/cometa/runner/browser"
+	"github.com/cometa-es/cometa/runner/worker"
 )
 
 const helloPage = `<!doctype html><html><head><title>Hello</title></head><body>
@@ -273,4 +275,129 @@ func containsType(events []eventschemas.Payload, typ string) bool {
 		}
 	}
 	return false
+}
+
+// TestWorkerStop stops a worker in the middle of a run: the result ends
+// Failed naming the runner, and no browser is left.
+func TestWorkerStop(t *testing.T) {
+	w := newWorld(t)
+	w.page("/hello", helloPage)
+	stop := w.startWorker("runner-a", nil)
+	id := w.feature("Slow", step(`StartBrowser and call URL "`+w.url+`/hello"`), step(`I sleep "60" seconds`))
+	out := w.request(id)
+	result := out.ResultIDs[0]
+	w.started(result)
+	w.recorded(result, 1)
+	stop()
+	f := w.finished(result)
+	if f.Status != eventschemas.StatusFailed || !strings.Contains(f.Reason, "runner-a was stopped") {
+		t.Errorf("finish: %+v", f)
+	}
+	if live := w.alive(); len(live) > 0 {
+		t.Errorf("browser processes alive after the worker stopped: %v", live)
+	}
+}
+
+// TestRemoteBrowser runs a result in a browser reached by its CDP URL: the
+// worker uses a context of its own there and leaves the browser running.
+func TestRemoteBrowser(t *testing.T) {
+	w := newWorld(t)
+	w.page("/hello", helloPage)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	remote, err := browser.Launch(ctx, browser.Options{TempDir: w.browsers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := remote.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	w.startWorker("runner-a", func(c *worker.Config) { c.RemoteBrowser = remote.ControlURL() })
+	id := w.feature("Remote", step(`StartBrowser and call URL "`+w.url+`/hello"`), step(`I can see "Hello, world"`))
+	result, status := w.runOnce(id)
+	if status != eventschemas.StatusSuccess {
+		t.Fatalf("status %s: %+v", status, w.finished(result))
+	}
+	for _, p := range w.events(result) {
+		if s, ok := p.(*eventschemas.ResultStarted); ok && (!s.Remote || s.PID != 0) {
+			t.Errorf("start: %+v", s)
+		}
+	}
+	if exited(remote) {
+		t.Error("the remote browser was closed by the worker")
+	}
+}
+
+func exited(b *browser.Browser) bool {
+	select {
+	case <-b.Exited():
+		return true
+	default:
+		return false
+	}
+}
+
+// TestSecrets runs steps that use an encrypted variable: it is decrypted
+// for the browser only; no event holds its plain text (errors are masked,
+// a saved copy is encrypted).
+func TestSecrets(t *testing.T) {
+	w := newWorld(t)
+	w.page("/hello", helloPage)
+	w.startWorker("runner-a", nil)
+	ctx := context.Background()
+	const secret = "hunter2-Zoë"
+	for _, v := range []commands.VariableInput{
+		{Name: "PASSWORD", Encrypted: true, Value: secret},
+		{Name: "USER", Value: "zoe"},
+	} {
+		v.DepartmentID, v.EnvironmentID, v.Based = 3, 2, "department"
+		_, res, err := w.variables.Create(ctx, w.meta(), w.author, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.sync(res.Position)
+	}
+	assert := step(`Assert "$PASSWORD" to be same as "something else"`)
+	assert.ContinueOnFailure = true
+	id := w.feature("Secrets", step(`StartBrowser and call URL "`+w.url+`/hello"`),
+		step(`Set value "$PASSWORD" on "#name"`),
+		step(`I can click on element with css selector "#go"`),
+		step(`I can see "clicked $PASSWORD"`),
+		step(`Save "$PASSWORD" to environment variable "COPY"`),
+		step(`Save "plain-$USER" to environment variable "PLAIN"`),
+		assert)
+	result, status := w.runOnce(id)
+	if status != eventschemas.StatusFailed {
+		t.Fatalf("status %s", status)
+	}
+	steps := w.stepsOf(result)
+	if len(steps) != 7 || steps[3].Status != eventschemas.StatusSuccess || steps[6].Status != eventschemas.StatusFailed {
+		t.Fatalf("steps: %+v", steps)
+	}
+	if !strings.Contains(steps[6].Error, "[ENCRYPTED]") {
+		t.Errorf("the failing step's error does not mask the secret: %q", steps[6].Error)
+	}
+	all, err := w.h.Store.ReadAll(ctx, eventstore.Position{}, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := map[string]eventschemas.VariableValue{}
+	for _, ev := range all {
+		if strings.Contains(string(ev.Data), "hunter2") {
+			t.Errorf("event %s of %s holds the secret", ev.Type, ev.Stream)
+		}
+		if ev.Type == eventschemas.TypeVariableSet {
+			p, err := w.log.Registry().Decode(ev.Type, ev.SchemaVersion, ev.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := p.(*eventschemas.VariableSet)
+			saved[v.Name] = v.Value
+		}
+	}
+	if !saved["COPY"].Encrypted() || saved["PLAIN"].Encrypted() || saved["PLAIN"].Text() != "plain-zoe" {
+		t.Errorf("saved variables: COPY %v, PLAIN %v %q", saved["COPY"], saved["PLAIN"], saved["PLAIN"].Text())
+	}
 }
