@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,10 +38,11 @@ var (
 func (*Features) Name() string { return "features" }
 
 // Version returns the version of the tables and Apply logic.
-func (*Features) Version() int { return 1 }
+func (*Features) Version() int { return 2 }
 
 // DDL creates the tables. definition is the current FeatureDefinition
-// without its steps, which are rows of steps.
+// without its steps (which are rows of steps) as the JSON the API shows,
+// rendered once when the version is projected.
 func (*Features) DDL() string {
 	return `
 CREATE TABLE features (
@@ -48,7 +50,8 @@ CREATE TABLE features (
 	department_id bigint NOT NULL DEFAULT 0,
 	feature_name text NOT NULL DEFAULT '',
 	version integer NOT NULL DEFAULT 0,
-	definition jsonb NOT NULL DEFAULT '{}',
+	definition text NOT NULL DEFAULT '{}',
+	continue_on_failure boolean NOT NULL DEFAULT false,
 	enabled_steps integer NOT NULL DEFAULT 0,
 	created_by bigint NOT NULL,
 	created_on timestamptz NOT NULL,
@@ -194,8 +197,7 @@ const (
 func queueFeatureSaved(b *pgx.Batch, ev Event, e *eventschemas.FeatureSaved) error {
 	def := e.Definition
 	steps := def.Steps
-	def.Steps = nil
-	defJSON, err := json.Marshal(def)
+	defJSON, err := renderDefinition(def)
 	if err != nil {
 		return fmt.Errorf("encode definition of feature %d: %w", e.FeatureID, err)
 	}
@@ -208,9 +210,9 @@ func queueFeatureSaved(b *pgx.Batch, ev Event, e *eventschemas.FeatureSaved) err
 	}
 
 	b.Queue(`UPDATE features SET department_id = $2, feature_name = $3, version = $4, definition = $5,
-			enabled_steps = $6, last_edited_by = $7, last_edited_date = $8
+			continue_on_failure = $6, enabled_steps = $7, last_edited_by = $8, last_edited_date = $9
 		WHERE feature_id = $1`,
-		e.FeatureID, def.DepartmentID, def.FeatureName, e.Version, defJSON,
+		e.FeatureID, def.DepartmentID, def.FeatureName, e.Version, string(defJSON), def.ContinueOnFailure,
 		feature.EnabledCount(steps), accountOfActor(ev.Actor), ev.OccurredAt)
 
 	// Steps that are gone lose their integer id; new ones get the next
@@ -239,6 +241,32 @@ func queueFeatureSaved(b *pgx.Batch, ev Event, e *eventschemas.FeatureSaved) err
 			UNION SELECT $1::bigint, 0, name FROM unnest($3::text[]) name`, e.FeatureID, ids, names)
 	}
 	return nil
+}
+
+// renderDefinition returns def's fields other than its steps as a JSON
+// object, with Cometa's empty lists where def has none.
+func renderDefinition(def eventschemas.FeatureDefinition) ([]byte, error) {
+	def.Steps = nil
+	for _, l := range []*[]string{&def.EmailAddress, &def.EmailCCAddress, &def.EmailBCCAddress} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	for _, raw := range []*json.RawMessage{&def.Browsers, &def.Mobiles} {
+		if len(*raw) == 0 {
+			*raw = json.RawMessage("[]")
+		}
+	}
+	out, err := json.Marshal(def)
+	if err != nil {
+		return nil, err
+	}
+	// Steps is the definition's last field; the API's "steps" is a count.
+	const stepsKey = `,"steps":null}`
+	if !bytes.HasSuffix(out, []byte(stepsKey)) {
+		return nil, fmt.Errorf("definition JSON does not end in %s", stepsKey)
+	}
+	return append(out[:len(out)-len(stepsKey)], '}'), nil
 }
 
 // accountOfActor returns the account id of an envelope's actor

@@ -296,7 +296,7 @@ func (r *FeatureReader) Library(ctx context.Context, department int64, steps []f
 // with their steps.
 func (r *FeatureReader) referenced(ctx context.Context, department int64, ids []int64, names []string) ([]feature.Referenced, error) {
 	rows, err := r.pool.Query(ctx, `SELECT f.feature_id, f.feature_name,
-			coalesce((f.definition->>'continue_on_failure')::boolean, false),
+			f.continue_on_failure,
 			s.step_id, s.step_keyword, s.step_content, s.step_action, s.step_type, s.enabled,
 			s.screenshot, s.compare, s.continue_on_failure, s.timeout
 		FROM rm_features.features f

@@ -10,7 +10,10 @@ import (
 	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/feature"
 	"github.com/cometa-es/cometa/domain/role"
+	"github.com/cometa-es/cometa/domain/schedule"
+	"github.com/cometa-es/cometa/eventstore"
 	"github.com/cometa-es/cometa/projections"
+	"github.com/cometa-es/cometa/scheduler"
 )
 
 // featureModels are the read models a feature change must reach before
@@ -115,8 +118,15 @@ func (h *featureAPI) createFrom(c *fiber.Ctx, who Caller, body featureBody) (pro
 	if err := h.edit(0, body)(ctx, &def, true); err != nil {
 		return projections.FeatureView{}, err
 	}
+	sched, err := h.scheduleOf(c, who, body)
+	if err != nil {
+		return projections.FeatureView{}, err
+	}
 	id, res, err := h.commands.Create(ctx, h.meta(c), who.Actor, def)
 	if err != nil {
+		return projections.FeatureView{}, err
+	}
+	if res, err = h.setSchedule(c, sched, id, res); err != nil {
 		return projections.FeatureView{}, err
 	}
 	if err := h.settle(ctx, res.Position, featureModels...); err != nil {
@@ -168,6 +178,10 @@ func (h *featureAPI) save(c *fiber.Ctx, who Caller, id int64, body featureBody) 
 		}
 		expected = *body.Version
 	}
+	sched, err := h.scheduleOf(c, who, body)
+	if err != nil {
+		return projections.FeatureView{}, err
+	}
 	apply := h.edit(id, body)
 	res, _, err := h.commands.Save(ctx, h.meta(c), who.Actor, id, expected,
 		func(ctx context.Context, cur feature.Definition) (feature.Definition, error) {
@@ -177,10 +191,51 @@ func (h *featureAPI) save(c *fiber.Ctx, who Caller, id int64, body featureBody) 
 	if err != nil {
 		return projections.FeatureView{}, err
 	}
+	if res, err = h.setSchedule(c, sched, id, res); err != nil {
+		return projections.FeatureView{}, err
+	}
 	if err := h.settle(ctx, res.Position, featureModels...); err != nil {
 		return projections.FeatureView{}, err
 	}
 	return h.visible(ctx, who, id)
+}
+
+// scheduleOf returns the schedule the body asks for, checked before the
+// feature is saved, or nil when the body names none.
+func (h *featureAPI) scheduleOf(c *fiber.Ctx, who Caller, body featureBody) (*schedule.Set, error) {
+	if body.Schedule == nil {
+		return nil, nil
+	}
+	cmd := schedule.Set{Expression: *body.Schedule, OwnerID: who.AccountID, Now: h.Now()}
+	if body.OriginalTimezone != nil {
+		cmd.Zone = *body.OriginalTimezone
+	}
+	// Deciding on a schedule not set yet checks the expression and zone.
+	probe := cmd
+	probe.FeatureID = 1
+	if _, err := (schedule.State{}).Decide(probe); err != nil {
+		return nil, err
+	}
+	return &cmd, nil
+}
+
+// setSchedule sets sched (when not nil) on feature id and returns the
+// later of the two writes.
+//
+// TODO(features): the schedule is a second append after the feature's;
+// a store fault in between leaves the feature saved without it.
+func (h *featureAPI) setSchedule(c *fiber.Ctx, sched *schedule.Set, id int64, saved eventstore.AppendResult) (
+	eventstore.AppendResult, error) {
+	if sched == nil {
+		return saved, nil
+	}
+	cmd := *sched
+	cmd.FeatureID = id
+	res, _, err := scheduler.Set(c.UserContext(), h.Log, h.meta(c), cmd)
+	if err != nil || res.Position.Less(saved.Position) {
+		return saved, err
+	}
+	return res, nil
 }
 
 // remove is DELETE /backend/api/features/<id>/: {"success": true}. The

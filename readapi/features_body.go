@@ -13,7 +13,8 @@ import (
 // PATCH /api/features/ and the seed's POST /steps/<id>/patch/ send it.
 // Absent fields leave the feature's as they are. Keys Cometa ignores or
 // that belong elsewhere (browser_id, browser_name, browser_code, wait,
-// last_edited, schedule, telegram_options) are ignored too.
+// last_edited, telegram_options) are ignored too; a schedule is set on the
+// feature's schedule stream after the save.
 type featureBody struct {
 	FeatureID       *int64          `json:"feature_id"`
 	FeatureName     *string         `json:"feature_name"`
@@ -56,6 +57,10 @@ type featureBody struct {
 	// Version is the version the client edited; a save is refused when
 	// the feature has moved on.
 	Version *int `json:"version"`
+	// Schedule is a cron expression ("" clears the schedule) in
+	// OriginalTimezone (an IANA name; UTC when absent).
+	Schedule         *string `json:"schedule"`
+	OriginalTimezone *string `json:"original_timezone"`
 }
 
 // applyTo copies the fields the body has onto def.

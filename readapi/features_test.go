@@ -154,10 +154,11 @@ func featureCases() []apitest.Case {
 	seedBody := `{"feature_name": "Seed ✓ Ünïcode 功能", "app_id": 1, "app_name": "stale", "description": "d",
 		"environment_id": 1, "environment_name": "stale", "browser_id": 1, "browser_name": "chrome",
 		"browser_code": "x", "department_id": {deptA}, "department_name": "stale", "steps": 2,
-		"schedule": "", "steps_content": [
+		"steps_content": [
 			{"step_keyword": "Given", "step_content": "Goto URL \"https://example.com/\"", "enabled": true},
 			{"step_keyword": "and", "step_content": "Press Enter", "enabled": false}],
 		"wait": false, "browsers": [], "cloud": "local", "depends_on_other": true, "send_mail": false,
+		"original_timezone": "Europe/Berlin", "schedule": "30 2 * * 1-5",
 		"email_address": [" a@example.test ", ""], "email_subject": "", "email_body": "", "last_edited": 1,
 		"video": false}`
 	return []apitest.Case{
@@ -176,7 +177,8 @@ func featureCases() []apitest.Case {
 			OK: &apitest.Try{As: "devops", Body: seedBody, Status: 201, Check: all(
 				field("feature_name", "Seed ✓ Ünïcode 功能"), field("steps", "1"), field("department_name", "Default"),
 				field("app_name", "Default"), field("depends_on_others", "true"), field("video", "false"),
-				field("email_address", `["a@example.test"]`), field("created_by.user_id", "{devops}"))},
+				field("email_address", `["a@example.test"]`), field("created_by.user_id", "{devops}"),
+				field("schedule", "30 2 * * 1-5"), field("original_timezone", "Europe/Berlin"))},
 			OtherDepartment: &apitest.Try{As: "devops", Status: 403, Check: says("not a member of department {deptB}"),
 				Body: `{"feature_name": "x", "app_id": 1, "environment_id": 1, "department_id": {deptB}}`},
 			BadBody: &apitest.Try{As: "devops", Status: 400, Check: says(
