@@ -21,6 +21,7 @@ func ReadModels() []ReadModel {
 		NewFeatures(),
 		NewFolders(),
 		NewVariables(),
+		NewSchedules(),
 	}
 }
 
