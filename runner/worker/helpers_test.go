@@ -36,7 +36,7 @@ const passphrase = "worker test passphrase"
 // screenshot store, a page server on 127.0.0.1 and the folder under which
 // every browser of the test lives.
 type world struct {
-	t         *testing.T
+	t         testing.TB
 	h         *projectiontest.Harness
 	log       *commands.Log
 	features  *commands.Features
@@ -50,7 +50,7 @@ type world struct {
 	author    access.Actor
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	reg, err := eventschemas.NewRegistry(eventschemas.Schemas()...)
 	if err != nil {
@@ -305,12 +305,12 @@ func (w *world) checkNoBrowser() {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // testLogger sends warnings and errors to the test's log.
-func testLogger(t *testing.T, name string) *slog.Logger {
+func testLogger(t testing.TB, name string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})).
 		With("worker", name)
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))

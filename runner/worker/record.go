@@ -267,7 +267,8 @@ func (r *recorder) compare(ctx context.Context, st eventschemas.RunStep, seq int
 		return cmp, nil
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, res.Diff); err != nil {
+	enc := png.Encoder{CompressionLevel: png.BestSpeed} // a diff image is mostly flat; speed matters more
+	if err := enc.Encode(&buf, res.Diff); err != nil {
 		return nil, fmt.Errorf("the diff image could not be encoded: %v", err)
 	}
 	diff, err := r.w.d.Screenshots.Put(ctx, buf.Bytes())

@@ -19,7 +19,7 @@ const fixtures = "../../../shared/fixtures/todomvc"
 
 // todomvc returns the examples folder of todomvc@0.1.1, installed from
 // npm into the user's cache on first use (the folder the step tests use).
-func todomvc(t *testing.T) string {
+func todomvc(t testing.TB) string {
 	t.Helper()
 	base, err := os.UserCacheDir()
 	if err != nil {
@@ -53,7 +53,7 @@ func todomvc(t *testing.T) string {
 	return examples
 }
 
-func fixtureSteps(t *testing.T, name string) []feature.Step {
+func fixtureSteps(t testing.TB, name string) []feature.Step {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(fixtures, name))
 	if err != nil {
