@@ -91,6 +91,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	// backends exiting, whose shared memory refuses a new postmaster for a
 	// moment ("pre-existing shared memory block ... is still in use"). That
 	// clears by itself, so it is retried for a bounded time.
+	if err := awaitPreviousServer(ctx, l.pgdata, logger); err != nil {
+		return nil, err
+	}
 	var s *Server
 	started := time.Now()
 	for attempt := 1; ; attempt++ {
