@@ -152,6 +152,11 @@ func (r *runState) skip(ctx context.Context, from, to int) error {
 // exec executes step i and reports it. ok says whether it succeeded; err
 // is non-nil when the run must stop.
 func (r *runState) exec(ctx context.Context, i int) (x *stepRun, ok bool, err error) {
+	if ctx.Err() != nil {
+		// Canceled between steps: this one is never reached.
+		r.stoppedAt = i - 1
+		return nil, false, ctx.Err()
+	}
 	m := r.matches[i]
 	step := r.run.Steps[i]
 	timeout := step.Timeout

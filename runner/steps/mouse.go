@@ -111,7 +111,9 @@ func (s *Session) click(ctx context.Context, x *stepRun, l lookup, button proto.
 			return false, err
 		}
 		if pt != nil {
-			return true, mouseClick(ctx, el.Page(), *pt, button, count, mods)
+			err := mouseClick(ctx, el.Page(), *pt, button, count, mods)
+			settle(ctx, el.Page())
+			return true, err
 		}
 		if coveredSince.IsZero() {
 			coveredSince = time.Now()
@@ -121,8 +123,22 @@ func (s *Session) click(ctx context.Context, x *stepRun, l lookup, button proto.
 		}
 		s.log.DebugContext(ctx, "clicking a covered element directly", "step", x.index)
 		_, err = evalOn(el, jsClick, string(button), count, mods)
+		settle(ctx, el.Page())
 		return true, err
 	})
+}
+
+// settle gives the page a moment (a frame and the tasks queued behind it,
+// 100 ms at most) to react to an input, such as the hashchange a link
+// click queues, so that the next step sees the page after the reaction.
+// A page that navigated away is not waited for.
+func settle(ctx context.Context, p *rod.Page) {
+	ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	_, _ = p.Context(ctx).Evaluate(rod.Eval(`() => new Promise(r => {
+  requestAnimationFrame(() => setTimeout(r, 0));
+  setTimeout(r, 100);
+})`).ByPromise())
 }
 
 // hitJS finds a point of the element (as fractions of its box) where a

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cometa-es/cometa/runner/browser"
 	"github.com/cometa-es/cometa/runner/steps"
 )
 
@@ -150,4 +151,35 @@ func TestScreenshotsAndReports(t *testing.T) {
 	if !errors.Is(err, boom) || calls != 1 {
 		t.Fatalf("Run with a failing report = %v after %d calls", err, calls)
 	}
+}
+
+// A session over a remote browser (reached by its websocket URL) works in
+// its own browser context and leaves the remote browser running.
+func TestRemoteBrowserSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	remote, err := browser.Connect(ctx, e.b.ControlURL(), browser.Options{})
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	s := steps.NewSession(remote, steps.Options{})
+	sum, err := s.Run(ctx, steps.Run{Steps: []steps.Step{
+		st(`Goto URL "` + e.page("links.html") + `"`),
+		st(`I can click on element with css selector "#new-tab"`),
+		st(`I can switch to new Window`),
+		st(`I can see "This is the second page" on page`),
+	}})
+	if err != nil || sum.Status != steps.StatusSuccess || sum.OK != 4 {
+		t.Fatalf("remote run: %+v, %v", sum, err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("session Close: %v", err)
+	}
+	if err := remote.Close(ctx); err != nil {
+		t.Fatalf("remote Close: %v", err)
+	}
+	// The browser behind it still serves the local session.
+	e.mustPass(st(`Goto URL "`+e.page("second.html")+`"`), st(`BrowserTitle is "Second"`))
 }

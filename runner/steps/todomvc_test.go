@@ -23,7 +23,7 @@ const todomvcVersion = "0.1.1"
 // todomvcExamples installs todomvc from npm once into a cache folder and
 // returns its examples folder. The install goes to a fresh folder that is
 // renamed into place, so a half-finished install is never used.
-func todomvcExamples(t *testing.T) string {
+func todomvcExamples(t testing.TB) string {
 	t.Helper()
 	base, err := os.UserCacheDir()
 	if err != nil {
@@ -61,7 +61,7 @@ func todomvcExamples(t *testing.T) string {
 	return examples
 }
 
-func serveTodoMVC(t *testing.T) string {
+func serveTodoMVC(t testing.TB) string {
 	t.Helper()
 	srv := httptest.NewServer(http.FileServer(http.Dir(todomvcExamples(t))))
 	t.Cleanup(srv.Close)

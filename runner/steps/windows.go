@@ -69,8 +69,17 @@ func (w *windows) page(ctx context.Context) (*rod.Page, error) {
 	w.mu.Lock()
 	id := w.current
 	p := w.pages[id]
+	several := len(w.order) > 1
 	w.mu.Unlock()
 	if p != nil {
+		if several {
+			// Another window (a popup the application opened) may have
+			// come to the front; input to a window behind it would wait
+			// for a frame that never comes.
+			if err := (proto.PageBringToFront{}).Call(p.Context(ctx)); err != nil {
+				return nil, err
+			}
+		}
 		return p, nil
 	}
 	if id != "" {
