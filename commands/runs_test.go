@@ -410,6 +410,16 @@ func TestKillQueuedAndRunning(t *testing.T) {
 	if _, changed, err := w.runs.KillResult(ctx, meta(), running.ResultIDs[0], running.RunID, "again", 5); err != nil || changed {
 		t.Errorf("kill of a finished result: changed %v, %v", changed, err)
 	}
+	head, _, err := w.h.Store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sync(head)
+	unfinished, err := w.queue.Unfinished(ctx, id)
+	if err != nil || len(unfinished) != 0 {
+		t.Errorf("unfinished results after the kills: %v, %v", unfinished, err)
+	}
+	w.h.CheckRebuild()
 }
 
 func TestExpiredLease(t *testing.T) {
@@ -481,6 +491,16 @@ func TestWaitFinished(t *testing.T) {
 	want := map[int64]string{out.ResultIDs[0]: eventschemas.StatusSuccess, out.ResultIDs[1]: eventschemas.StatusFailed}
 	if diff := cmp.Diff(want, <-done); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+	// Once finished, WaitRun answers at once with the last finish's position.
+	again, err := w.runs.WaitRun(ctx, out.RunID)
+	if err != nil || again.Position.IsZero() || len(again.Statuses) != 2 {
+		t.Errorf("wait after the end: %+v, %v", again, err)
+	}
+	w.sync(again.Position)
+	left, err := w.queue.Unfinished(ctx, id)
+	if err != nil || len(left) != 0 {
+		t.Errorf("unfinished results once the read model reached the position: %v, %v", left, err)
 	}
 }
 
