@@ -164,6 +164,9 @@ func (r *Runs) prepare(ctx context.Context, meta Meta, actor access.Actor, in Ru
 	if len(executed) == 0 {
 		return eventschemas.RunRequested{}, domain.Invalid("steps", run.NoStepsMessage)
 	}
+	// TODO(runs): Cometa also continues on failure when the department's
+	// or the requesting user's settings say so; those settings are raw JSON
+	// in their events and not read here yet.
 	steps := make([]eventschemas.RunStep, len(executed))
 	for i, st := range executed {
 		steps[i] = eventschemas.RunStep{StepID: st.StepID, BelongsTo: st.BelongsTo, Position: st.Position,

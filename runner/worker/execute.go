@@ -78,6 +78,10 @@ func (w *Worker) execute(ctx context.Context, ref run.Ref) {
 		}
 		return
 	}
+	// TODO(runner): a removed run's queued results still execute, and
+	// every browser object runs in the local Chromium (or the remote
+	// browser): browser, version and cloud of the object are recorded, not
+	// honoured.
 	var browserObj json.RawMessage
 	for _, r := range loaded.Requested.Results {
 		if r.FeatureResultID == ref.FeatureResultID {
@@ -150,6 +154,10 @@ func (w *Worker) unregister(id int64) {
 
 // renew extends the lease at a third of its length until ctx ends. A
 // lease that another runner took over cancels the execution.
+//
+// TODO(runner): leases compare the claimer's clock (LeaseUntil) with the
+// detector's (Now); runners whose clocks differ by more than a lease can
+// end each other's live results.
 func (w *Worker) renew(ctx context.Context, held *commands.Held, cancel context.CancelCauseFunc) {
 	t := time.NewTicker(w.cfg.Lease / 3)
 	defer t.Stop()

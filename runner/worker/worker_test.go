@@ -401,3 +401,17 @@ func TestSecrets(t *testing.T) {
 		t.Errorf("saved variables: COPY %v, PLAIN %v %q", saved["COPY"], saved["PLAIN"], saved["PLAIN"].Text())
 	}
 }
+
+// TestBrowserDoesNotStart: a browser that cannot start fails the result
+// with the reason, before any step.
+func TestBrowserDoesNotStart(t *testing.T) {
+	w := newWorld(t)
+	w.startWorker("runner-a", func(c *worker.Config) { c.BrowserBin = "/nonexistent/chromium" })
+	id := w.feature("No browser", step(`Goto URL "`+w.url+`/"`), step(`I can see "x"`))
+	result, status := w.runOnce(id)
+	f := w.finished(result)
+	if status != eventschemas.StatusFailed || !strings.Contains(f.Reason, "the browser did not start") ||
+		f.NotReached != 2 || len(w.stepsOf(result)) != 0 {
+		t.Errorf("status %s, finish %+v", status, f)
+	}
+}
