@@ -22,6 +22,9 @@ func ReadModels() []ReadModel {
 		NewFolders(),
 		NewVariables(),
 		NewSchedules(),
+		NewEventLog(),
+		NewFeatureHistory(),
+		NewTrend(),
 	}
 }
 
