@@ -276,6 +276,10 @@ const stuckGrace = time.Second
 
 // call runs the handler, stopping to wait for it shortly after ctx ends
 // even if it ignores ctx, so that a kill ends the step promptly.
+//
+// TODO(runner): a handler abandoned this way keeps running until its own
+// browser calls return (they are bounded by ctx, so only a handler that
+// blocks outside them stays); the run stops so it cannot race a later step.
 func (r *runState) call(ctx context.Context, x *stepRun) error {
 	if x.match.def.run == nil {
 		return nil
@@ -309,11 +313,11 @@ func (r *runState) call(ctx context.Context, x *stepRun) error {
 // explain turns what a handler returned into the step's error: the
 // cancellation of the run, Cometa's timeout message, or the handler's own.
 func (r *runState) explain(runCtx, stepCtx context.Context, err error, timeout time.Duration) error {
-	if err == nil && stepCtx.Err() == nil {
-		return nil
-	}
 	if runCtx.Err() != nil {
 		return failf("aborted: the run was canceled")
+	}
+	if err == nil {
+		return nil
 	}
 	var f *failure
 	if err != nil && !isCtxErr(err) && (stepCtx.Err() == nil || errors.As(err, &f)) {
@@ -324,9 +328,6 @@ func (r *runState) explain(runCtx, stepCtx context.Context, err error, timeout t
 	}
 	if errors.Is(context.Cause(stepCtx), errStepTimeout) {
 		return &failure{msg: fmt.Sprintf("Step took more than configured time: %ss.", seconds(timeout)), cause: err}
-	}
-	if err == nil {
-		return nil
 	}
 	return err
 }

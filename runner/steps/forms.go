@@ -307,6 +307,10 @@ func waitChecked(ctx context.Context, el *rod.Element, want bool, d time.Duratio
 	return nil
 }
 
+// stepUpload sets files of the uploads folder on a file input.
+//
+// TODO(runner): the paths are given to the browser as they are, so with a
+// remote browser the files must exist on its machine; they are not sent.
 func stepUpload(ctx context.Context, x *stepRun) error {
 	dir := x.s.opts.UploadsDir
 	if dir == "" {

@@ -178,6 +178,10 @@ const hitJS = `async function() {
 
 // clickPoint scrolls the element into view and returns a point (in the
 // window's viewport) where a click reaches it, or nil and what covers it.
+//
+// TODO(runner): content quads of elements in out-of-process (cross-site)
+// iframes are relative to their own frame; the local launcher disables
+// site isolation so all frames share a process, a remote browser may not.
 func clickPoint(ctx context.Context, el *rod.Element) (*proto.Point, string, error) {
 	if err := (proto.DOMScrollIntoViewIfNeeded{ObjectID: el.Object.ObjectID}).Call(el); err != nil {
 		return nil, "", err

@@ -35,8 +35,10 @@ func digits(n int) string {
 	return b.String()
 }
 
-// randomKinds are the kinds "Generate random" knows; Cometa offers every
-// Faker provider, this runner the common ones.
+// randomKinds are the kinds "Generate random" knows.
+//
+// TODO(runner): Cometa offers every Faker provider; this is a handful of
+// common ones with small built-in word lists.
 var randomKinds = map[string]func() string{
 	"first_name": func() string { return pick(firstNames) },
 	"last_name":  func() string { return pick(lastNames) },

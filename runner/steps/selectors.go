@@ -194,7 +194,7 @@ func poll(ctx context.Context, try func() (done bool, err error)) error {
 		case <-t.C:
 		}
 		done, err := try()
-		if done || isFatal(err) {
+		if done || isFatal(err) || isConnectionLost(err) {
 			return err
 		}
 		if err != nil && !isCtxErr(err) {

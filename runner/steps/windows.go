@@ -114,6 +114,11 @@ func (w *windows) open(ctx context.Context) (*rod.Page, error) {
 }
 
 // attach makes the target current, attaching rod to it if needed.
+//
+// TODO(runner): a JavaScript dialog (alert, confirm, prompt) blocks the page
+// until the step times out; dialogs are not handled and Cometa's "I can
+// click OK on alert, confirm or prompt message" step is not in the
+// catalogue.
 func (w *windows) attach(ctx context.Context, id proto.TargetTargetID) (*rod.Page, error) {
 	w.mu.Lock()
 	p := w.pages[id]
