@@ -15,6 +15,7 @@ import (
 	"github.com/cometa-es/cometa/eventstore/postgres"
 	"github.com/cometa-es/cometa/internal/pgtest"
 	"github.com/cometa-es/cometa/scheduler"
+	"github.com/cometa-es/cometa/scheduler/schedulertest"
 )
 
 // testContext bounds a test so that a hang fails it instead of the run.
@@ -40,79 +41,10 @@ func newLog(t *testing.T) *commands.Log {
 	return commands.NewLog(store, reg)
 }
 
-// fakeClock is a Clock the test moves by hand. Wake-ups whose time has
-// come are delivered by Set; Waiting tells how many are outstanding, which
-// is how a test knows that a scheduler has gone back to sleep.
-type fakeClock struct {
-	mu      sync.Mutex
-	changed *sync.Cond
-	now     time.Time
-	waiters []waiter
-}
+// fakeClock is a Clock the test moves by hand (see schedulertest.Clock).
+type fakeClock = schedulertest.Clock
 
-type waiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock(now time.Time) *fakeClock {
-	c := &fakeClock{now: now}
-	c.changed = sync.NewCond(&c.mu)
-	return c
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) WakeAt(t time.Time) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if !t.After(c.now) {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, waiter{at: t, ch: ch})
-	c.changed.Broadcast()
-	return ch
-}
-
-// Set moves the clock to now and delivers the wake-ups that are due.
-func (c *fakeClock) Set(now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = now
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if w.at.After(now) {
-			kept = append(kept, w)
-			continue
-		}
-		w.ch <- now
-	}
-	c.waiters = kept
-	c.changed.Broadcast()
-}
-
-// WaitForSleepers blocks until n wake-ups are outstanding.
-func (c *fakeClock) WaitForSleepers(ctx context.Context, n int) {
-	stop := context.AfterFunc(ctx, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.changed.Broadcast()
-	})
-	defer stop()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for len(c.waiters) < n && ctx.Err() == nil {
-		c.changed.Wait()
-	}
-}
-
-var _ scheduler.Clock = (*fakeClock)(nil)
+func newFakeClock(now time.Time) *fakeClock { return schedulertest.NewClock(now) }
 
 // runLedger is the RunRequester of these tests, standing in for the
 // runner: it hands out run ids and keeps the request idempotent on its
