@@ -16,6 +16,7 @@ import (
 	"github.com/cometa-es/cometa/commands"
 	"github.com/cometa-es/cometa/eventstore"
 	"github.com/cometa-es/cometa/projections"
+	"github.com/cometa-es/cometa/runner/screenshots"
 	"github.com/cometa-es/cometa/runner/steps"
 )
 
@@ -63,6 +64,9 @@ type Deps struct {
 	// lag) and is served at /metrics. Mount makes a registry of its own
 	// when it is nil.
 	Metrics *prometheus.Registry
+	// Screenshots is the screenshot file store (COMETA_DATA_DIR/screenshots),
+	// shared with the runner. The screenshot endpoints answer 503 without it.
+	Screenshots *screenshots.Store
 }
 
 // api holds the dependencies for the handlers of every resource file.
@@ -92,6 +96,10 @@ func (a *api) resources() []func(*routes) {
 		a.stepRoutes,
 		a.folderRoutes,
 		a.variableRoutes,
+		a.runRoutes,
+		a.resultRoutes,
+		a.stepResultRoutes,
+		a.screenshotRoutes,
 	}
 }
 

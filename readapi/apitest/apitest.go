@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +45,7 @@ import (
 	"github.com/cometa-es/cometa/internal/pgtest"
 	"github.com/cometa-es/cometa/projections"
 	"github.com/cometa-es/cometa/readapi"
+	"github.com/cometa-es/cometa/runner/screenshots"
 	"github.com/cometa-es/cometa/runner/steps"
 )
 
@@ -130,10 +132,14 @@ func Start(t *testing.T, opts Options) *Server {
 	ran := make(chan error, 1)
 	go func() { ran <- mgr.Run(runCtx) }()
 
+	shots, err := screenshots.New(filepath.Join(t.TempDir(), screenshots.Dir))
+	if err != nil {
+		t.Fatalf("apitest: %v", err)
+	}
 	deps := readapi.Deps{
 		Log: log, IDs: ids, Projections: mgr, Pool: pool, Steps: steps.NewCatalogue(),
 		Logger: logger, Now: time.Now, WriteWait: opts.WriteWait, Passphrase: opts.Passphrase,
-		Version: "test", BrowserStack: opts.BrowserStack,
+		Version: "test", BrowserStack: opts.BrowserStack, Screenshots: shots,
 	}
 	app := fiber.New(fiber.Config{
 		DisableStartupMessage: true,

@@ -1,0 +1,279 @@
+package readapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cometa-es/cometa/commands"
+	"github.com/cometa-es/cometa/domain"
+	"github.com/cometa-es/cometa/domain/role"
+	"github.com/cometa-es/cometa/eventstore"
+	"github.com/cometa-es/cometa/projections"
+)
+
+// maxRunWait bounds how long POST /backend/exectest/ with wait: true waits
+// for the run to end before it answers 504 with the run's result ids.
+const maxRunWait = 30 * time.Minute
+
+// runAPI serves runs, their results, step results and screenshots. Objects
+// of a feature outside the caller's departments answer 404, as if they did
+// not exist.
+type runAPI struct {
+	*api
+	runs    *commands.Runs
+	results *commands.RunResults
+}
+
+func (a *api) runAPI() *runAPI {
+	queue := projections.NewRunQueueReader(a.Pool)
+	runs := commands.NewRuns(a.Log, a.IDs, commands.RunsConfig{
+		Library: projections.NewFeatureReader(a.Pool), Variables: queue, Running: queue,
+	})
+	return &runAPI{api: a, runs: runs, results: commands.NewRunResults(a.Log)}
+}
+
+func (a *api) runRoutes(r *routes) {
+	h := a.runAPI()
+	r.post("/exectest/", h.execTest)
+	r.get("/exectest/", h.execTest)
+	r.get("/killTask/:feature_id/", h.killTask)
+	r.get("/killTaskPID/:pid/", h.killTaskPID)
+	r.get("/updateTask/", h.updateTask)
+	r.post("/updateTask/", h.updateTask)
+	r.get("/api/feature_results/:feature_result_id/junit/", h.junitReport)
+}
+
+// execBody is the body (or, for GET, the query) of /backend/exectest/.
+// Cometa's other keys (confirm, jobId) are ignored.
+type execBody struct {
+	FeatureID int64 `json:"feature_id"`
+	Wait      bool  `json:"wait"`
+}
+
+// execTest is POST (and GET) /backend/exectest/: it requests a run of the
+// feature, one result per browser, and answers {"success": true,
+// "feature_result_ids": [...], "run_id": N}. With wait: true it answers
+// once every result has ended, adding the results ("results") and the
+// run's status.
+func (h *runAPI) execTest(c *fiber.Ctx) error {
+	who := callerOf(c)
+	var body execBody
+	if err := decodeInput(c, &body, decodeOptions{}); err != nil {
+		return err
+	}
+	if body.FeatureID <= 0 {
+		return domain.Invalid("feature_id", "is required: the id of the feature to run")
+	}
+	ctx := c.UserContext()
+	req, err := h.runs.Request(ctx, h.meta(c), who.Actor, commands.RunInput{FeatureID: body.FeatureID})
+	if err != nil {
+		return err
+	}
+	if err := h.settle(ctx, req.Position, runsModels...); err != nil {
+		return err
+	}
+	answer := fiber.Map{"success": true, "feature_result_ids": req.ResultIDs, "run_id": req.RunID}
+	if !body.Wait {
+		return c.JSON(answer)
+	}
+
+	waitCtx, cancel := context.WithTimeout(ctx, maxRunWait)
+	defer cancel()
+	if _, err := h.runs.WaitFinished(waitCtx, req.RunID); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return c.Status(fiber.StatusGatewayTimeout).JSON(fiber.Map{"success": false,
+				"error":              fmt.Sprintf("run %d was still running after %s", req.RunID, maxRunWait),
+				"feature_result_ids": req.ResultIDs, "run_id": req.RunID})
+		}
+		return err
+	}
+	if err := h.catchUp(ctx, "runs"); err != nil {
+		return err
+	}
+	results, _, err := h.queryResults(ctx, who, `r.run_id = $3`, `r.feature_result_id`, nil, req.RunID)
+	if err != nil {
+		return err
+	}
+	var status string
+	if err := h.Pool.QueryRow(ctx, `SELECT status FROM rm_runs.runs WHERE run_id = $1`, req.RunID).
+		Scan(&status); err != nil {
+		return fmt.Errorf("read run %d: %w", req.RunID, err)
+	}
+	answer["results"], answer["status"] = results, status
+	return c.JSON(answer)
+}
+
+// killTask is GET /backend/killTask/<feature_id>/: every queued or running
+// result of the feature is asked to stop (it ends Canceled). It answers
+// {"success": true, "tasks": <count>, "feature_result_ids": [...]}.
+// Cometa checks no permission here; this server wants run_feature.
+func (h *runAPI) killTask(c *fiber.Ctx) error {
+	who := callerOf(c)
+	id, err := pathID(c, "feature_id")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	if err := h.visibleRunFeature(ctx, who, id); err != nil {
+		return err
+	}
+	if err := who.Require(string(role.RunFeature)); err != nil {
+		return err
+	}
+	if err := h.catchUp(ctx, runsModels...); err != nil {
+		return err
+	}
+	tasks, err := h.runningTasks(ctx, who, `r.feature_id = $3`, id)
+	if err != nil {
+		return err
+	}
+	killed, err := h.kill(c, tasks)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"success": true, "tasks": len(killed), "feature_result_ids": killed})
+}
+
+// killTaskPID is GET /backend/killTaskPID/<pid>/: the running results whose
+// local browser has that process id (ResultStarted records it) are asked
+// to stop. Runners on other machines may reuse a pid: each running result
+// with it that the caller may see is killed.
+func (h *runAPI) killTaskPID(c *fiber.Ctx) error {
+	who := callerOf(c)
+	pid, err := pathID(c, "pid")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	if err := h.catchUp(ctx, "runs"); err != nil {
+		return err
+	}
+	tasks, err := h.runningTasks(ctx, who, `r.pid = $3`, pid)
+	if err != nil {
+		return err
+	}
+	if len(tasks) == 0 {
+		return fmt.Errorf("no running task with pid %d: %w", pid, domain.ErrNotFound)
+	}
+	if err := who.Require(string(role.RunFeature)); err != nil {
+		return err
+	}
+	killed, err := h.kill(c, tasks)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"success": true, "tasks": len(killed), "feature_result_ids": killed})
+}
+
+// task is a queued or running result.
+type task struct{ result, run int64 }
+
+// runningTasks lists the queued and running results matching where (its
+// argument is $3) that the caller may see.
+func (h *runAPI) runningTasks(ctx context.Context, who Caller, where string, arg any) ([]task, error) {
+	rows, err := h.Pool.Query(ctx, `SELECT r.feature_result_id, r.run_id
+		FROM rm_runs.results r LEFT JOIN rm_runs.features f ON f.feature_id = r.feature_id
+		WHERE r.running AND NOT r.removed AND `+where+` AND `+visibleResult+` ORDER BY r.feature_result_id`,
+		who.SeesAllDepartments(), nonNil(who.Departments), arg)
+	if err != nil {
+		return nil, fmt.Errorf("find running tasks: %w", err)
+	}
+	tasks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (task, error) {
+		var t task
+		err := r.Scan(&t.result, &t.run)
+		return t, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find running tasks: %w", err)
+	}
+	return tasks, nil
+}
+
+// kill asks each task to stop and returns the ids of those that were not
+// asked before. A queued result ends Canceled at once; a running one is
+// ended by its runner.
+func (h *runAPI) kill(c *fiber.Ctx, tasks []task) ([]int64, error) {
+	ctx := c.UserContext()
+	who := callerOf(c)
+	meta := h.meta(c)
+	killed := []int64{}
+	var last eventstore.Position
+	for _, t := range tasks {
+		res, changed, err := h.runs.KillResult(ctx, meta, t.result, t.run, "", who.AccountID)
+		if err != nil {
+			return killed, err
+		}
+		if changed {
+			killed, last = append(killed, t.result), res.Position
+		}
+	}
+	if !last.IsZero() {
+		if err := h.settle(ctx, last, runsModels...); err != nil {
+			return killed, err
+		}
+	}
+	return killed, nil
+}
+
+// updateTaskBody is the body (or query) of /backend/updateTask/, as
+// Cometa's runner sent it.
+type updateTaskBody struct {
+	Action          string `json:"action"`
+	FeatureID       int64  `json:"feature_id"`
+	FeatureResultID int64  `json:"feature_result_id"`
+	PID             int64  `json:"pid"`
+	Browser         any    `json:"browser"`
+}
+
+// taskJSON is a running result as a task.
+type taskJSON struct {
+	FeatureResultID int64  `json:"feature_result_id"`
+	FeatureID       int64  `json:"feature_id"`
+	RunID           int64  `json:"run_id"`
+	PID             int    `json:"pid"`
+	Runner          string `json:"runner"`
+	BrowserVersion  string `json:"browser_version"`
+}
+
+// updateTask is GET (and POST) /backend/updateTask/. In Cometa the runner
+// registered its processes here; in this server the runner's own events
+// (ResultClaimed, ResultStarted, ResultFinished) are the task registry, so
+// the action changes nothing: the answer lists the feature's running
+// tasks as those events made them.
+func (h *runAPI) updateTask(c *fiber.Ctx) error {
+	who := callerOf(c)
+	var body updateTaskBody
+	if err := decodeInput(c, &body, decodeOptions{}); err != nil {
+		return err
+	}
+	if body.FeatureID <= 0 {
+		return domain.Invalid("feature_id", "is required")
+	}
+	ctx := c.UserContext()
+	if err := h.visibleRunFeature(ctx, who, body.FeatureID); err != nil {
+		return err
+	}
+	if err := who.Require(string(role.RunFeature)); err != nil {
+		return err
+	}
+	rows, err := h.Pool.Query(ctx, `SELECT feature_result_id, feature_id, run_id, pid, runner, browser_version
+		FROM rm_runs.results WHERE feature_id = $1 AND running AND NOT removed ORDER BY feature_result_id`,
+		body.FeatureID)
+	if err != nil {
+		return fmt.Errorf("list tasks of feature %d: %w", body.FeatureID, err)
+	}
+	tasks, err := pgx.CollectRows(rows, pgx.RowToStructByPos[taskJSON])
+	if err != nil {
+		return fmt.Errorf("list tasks of feature %d: %w", body.FeatureID, err)
+	}
+	if tasks == nil {
+		tasks = []taskJSON{}
+	}
+	return c.JSON(fiber.Map{"success": true, "tasks": tasks,
+		"message": "tasks are recorded by the runner's own events; nothing was changed"})
+}
