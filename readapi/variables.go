@@ -1,7 +1,9 @@
 package readapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -70,13 +72,14 @@ type variableBody struct {
 	DepartmentID    *int64          `json:"department_id"`
 	Variables       *[]variableItem `json:"variables"`
 
-	Department    *int64  `json:"department"`
-	Environment   *int64  `json:"environment"`
-	Feature       *int64  `json:"feature"`
-	VariableName  *string `json:"variable_name"`
-	VariableValue *string `json:"variable_value"`
-	Encrypted     *bool   `json:"encrypted"`
-	Based         *string `json:"based"`
+	Department  *int64 `json:"department"`
+	Environment *int64 `json:"environment"`
+	// Feature is a feature id, or null for none (absent: unchanged).
+	Feature       json.RawMessage `json:"feature"`
+	VariableName  *string         `json:"variable_name"`
+	VariableValue *string         `json:"variable_value"`
+	Encrypted     *bool           `json:"encrypted"`
+	Based         *string         `json:"based"`
 }
 
 // variableItem is one variable of the seed's batch.
@@ -144,20 +147,26 @@ func (b variableBody) single(who Caller) (commands.VariableInput, error) {
 	}
 	in := commands.VariableInput{DepartmentID: *dep, EnvironmentID: *b.Environment,
 		Name: *b.VariableName, Value: *b.VariableValue}
-	b.applyTo(&in)
-	return in, nil
+	err := b.applyTo(&in)
+	return in, err
 }
 
 // applyTo copies the single form's optional keys onto in.
-func (b variableBody) applyTo(in *commands.VariableInput) {
+func (b variableBody) applyTo(in *commands.VariableInput) error {
 	if b.Department != nil {
 		in.DepartmentID = *b.Department
 	}
 	if b.Environment != nil {
 		in.EnvironmentID = *b.Environment
 	}
-	if b.Feature != nil {
-		in.FeatureID = *b.Feature
+	switch raw := bytes.TrimSpace(b.Feature); {
+	case len(raw) == 0:
+	case bytes.Equal(raw, []byte("null")):
+		in.FeatureID = 0
+	default:
+		if err := json.Unmarshal(raw, &in.FeatureID); err != nil {
+			return domain.Invalid("feature", "must be a feature id or null")
+		}
 	}
 	if b.VariableName != nil {
 		in.Name = *b.VariableName
@@ -171,6 +180,7 @@ func (b variableBody) applyTo(in *commands.VariableInput) {
 	if b.Based != nil {
 		in.Based = *b.Based
 	}
+	return nil
 }
 
 // batch carries out the seed's body. Every item is checked before the
@@ -293,9 +303,11 @@ func (h *variableAPI) update(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	res, _, err := h.commands.Update(ctx, h.meta(c), who.Actor, id,
 		func(in commands.VariableInput) (commands.VariableInput, error) {
-			plain := in.Encrypted
-			body.applyTo(&in)
-			if body.VariableValue == nil && plain && !in.Encrypted {
+			wasEncrypted := in.Encrypted
+			if err := body.applyTo(&in); err != nil {
+				return in, err
+			}
+			if body.VariableValue == nil && wasEncrypted && !in.Encrypted {
 				return in, domain.Invalid("variable_value", "is required to turn encryption off")
 			}
 			return in, nil
