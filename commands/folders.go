@@ -96,9 +96,8 @@ func (f *Folders) Rename(ctx context.Context, meta Meta, actor access.Actor, id 
 // department takes the sub-folders and the features inside along.
 func (f *Folders) Move(ctx context.Context, meta Meta, actor access.Actor, id, parent, department int64) (
 	eventstore.AppendResult, bool, error) {
-	var from folder.State
+	var from, to int64 // the folder's department before and after
 	res, changed, err := f.execute(ctx, meta, actor, id, func(s folder.State) (folder.Command, error) {
-		from = s
 		dep := department
 		if parent == 0 && dep == 0 {
 			dep = s.DepartmentID
@@ -111,17 +110,13 @@ func (f *Folders) Move(ctx context.Context, meta Meta, actor access.Actor, id, p
 		if err != nil {
 			return nil, err
 		}
+		from, to = s.DepartmentID, at.DepartmentID
 		return folder.Move{Actor: actor, FolderID: id, To: at, SubtreeHeight: height}, nil
 	})
-	if err != nil || !changed {
-		return res, false, wrapFolderOp(err, "move folder %d", id)
+	if err != nil || !changed || from == to {
+		return res, changed, wrapFolderOp(err, "move folder %d", id)
 	}
-
-	moved, err := f.Load(ctx, access.Service(), id)
-	if err != nil || moved.DepartmentID == from.DepartmentID {
-		return res, true, wrapFolderOp(err, "move folder %d", id)
-	}
-	last, err := f.carryDepartment(ctx, meta, id, moved.DepartmentID)
+	last, err := f.carryDepartment(ctx, meta, id, to)
 	return laterResult(res, last), true, wrapFolderOp(err, "move folder %d: carry department to its contents", id)
 }
 

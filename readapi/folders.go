@@ -1,7 +1,6 @@
 package readapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -371,7 +370,8 @@ func (h *folderAPI) moveFeature(c *fiber.Ctx) error {
 }
 
 // targetFolder resolves new_folder: a folder id (number or numeric
-// string) or a folder name in department; absent, null or 0 is the root.
+// string) or a folder name in department; absent, null, "" or 0 is the
+// root.
 func (h *folderAPI) targetFolder(ctx context.Context, who Caller, department int64, raw json.RawMessage) (
 	projections.FolderRow, error) {
 	if !given(raw) {
@@ -383,8 +383,11 @@ func (h *folderAPI) targetFolder(ctx context.Context, who Caller, department int
 		if err := json.Unmarshal(raw, &name); err != nil {
 			return projections.FolderRow{}, domain.Invalid("new_folder", "must be a folder id or name")
 		}
-		name = strings.TrimSpace(name)
-		if id, err = strconv.ParseInt(name, 10, 64); err != nil {
+		switch name = strings.TrimSpace(name); {
+		case name == "":
+		case isDigits(name):
+			id, _ = strconv.ParseInt(name, 10, 64)
+		default:
 			found, ok, err := h.folders.FolderByName(ctx, department, name)
 			if err != nil {
 				return projections.FolderRow{}, err
@@ -395,7 +398,7 @@ func (h *folderAPI) targetFolder(ctx context.Context, who Caller, department int
 			id = found
 		}
 	}
-	if id == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte(`""`)) {
+	if id == 0 {
 		return projections.FolderRow{}, nil
 	}
 	f, err := h.visible(ctx, who, id)
@@ -403,6 +406,11 @@ func (h *folderAPI) targetFolder(ctx context.Context, who Caller, department int
 		return f, domain.Invalid("new_folder", "no folder %d", id)
 	}
 	return f, nil
+}
+
+func isDigits(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 63)
+	return err == nil
 }
 
 // answer finishes a write: the error, or {"success": true} once the
