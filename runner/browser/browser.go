@@ -125,7 +125,10 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	if _, err := os.Stat(opts.Bin); err != nil {
 		return nil, fmt.Errorf("launch %q: %w: %w", opts.Bin, ErrStart, err)
 	}
-	dir, err := os.MkdirTemp(opts.TempDir, "cometa-browser-")
+	if n := sweepStale(opts.TempDir, time.Now()); n > 0 {
+		opts.Logger.InfoContext(ctx, "removed folders of browsers whose process died", "count", n)
+	}
+	dir, err := os.MkdirTemp(opts.TempDir, dirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("launch %q: create temp folder: %w", opts.Bin, err)
 	}
@@ -287,6 +290,44 @@ func (b *Browser) closeRemote(ctx context.Context) error {
 		return fmt.Errorf("close remote browser context %s: %w", b.context, err)
 	}
 	return nil
+}
+
+// dirPrefix names the per-browser folders, so that stale ones are found.
+const dirPrefix = "cometa-browser-"
+
+// staleAge is how old a folder without a live process must be before it is
+// removed, so that a browser still starting is never swept.
+const staleAge = time.Minute
+
+// sweepStale removes per-browser folders that outlived their browser: a
+// runner killed with SIGKILL cannot clean up, and leakless ends its browser
+// but not its folder. A folder is stale when no process names it on its
+// command line and it is older than staleAge. It returns how many it
+// removed; failures are ignored, the next launch tries again.
+func sweepStale(tempDir string, now time.Time) int {
+	entries, err := os.ReadDir(tempDir)
+	if err != nil {
+		return 0
+	}
+	removed := 0
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), dirPrefix) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || now.Sub(info.ModTime()) < staleAge {
+			continue
+		}
+		dir := filepath.Join(tempDir, e.Name())
+		live, err := LiveProcesses(-1, dir)
+		if err != nil || len(live) > 0 {
+			continue
+		}
+		if os.RemoveAll(dir) == nil {
+			removed++
+		}
+	}
+	return removed
 }
 
 // gracefulWait is how long a local browser gets to exit after Browser.close

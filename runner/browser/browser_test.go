@@ -231,3 +231,39 @@ func TestConnectRemote(t *testing.T) {
 		t.Fatalf("Connect to a non-websocket URL: %v", err)
 	}
 }
+
+// A folder left by a browser whose runner was killed is removed by the
+// next launch; a folder a live browser uses is kept.
+func TestLaunchSweepsStaleFolders(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	stale := dir + "/cometa-browser-stale"
+	if err := os.MkdirAll(stale+"/profile", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	first, err := browser.Launch(testContext(t), browser.Options{TempDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = first.Close(context.Background()) })
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("stale folder kept: %v", err)
+	}
+	// The live browser's folder, even when old, survives another launch.
+	if err := os.Chtimes(first.Dir(), old, old); err != nil {
+		t.Fatal(err)
+	}
+	second, err := browser.Launch(testContext(t), browser.Options{TempDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = second.Close(context.Background()) })
+	if _, err := os.Stat(first.Dir()); err != nil {
+		t.Fatalf("a live browser's folder was removed: %v", err)
+	}
+	openPage(t, first, servePage(t))
+}
