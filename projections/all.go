@@ -18,6 +18,7 @@ func ReadModels() []ReadModel {
 		Departments{},
 		Catalog{},
 		NewRuns(),
+		NewRunQueue(),
 		NewFeatures(),
 		NewFolders(),
 		NewVariables(),
