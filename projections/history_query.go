@@ -109,6 +109,8 @@ func (s VersionSnapshot) FeatureJSON() (json.RawMessage, error) {
 		"last_edited":      s.SavedBy, "created_by": s.CreatedBy,
 		"schedule": cron, "original_cron": cron, "original_timezone": zone,
 		"info": nil, "telegram_options": nil,
+		// Upcoming fire times mean nothing for a past version.
+		"next_runs": []string{},
 	} {
 		fields[k] = v
 	}
