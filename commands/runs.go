@@ -269,7 +269,7 @@ type LoadedRun struct {
 // LoadRun returns run id as its stream makes it; a run that was never
 // requested is domain.ErrNotFound.
 func (r *Runs) LoadRun(ctx context.Context, id int64) (LoadedRun, error) {
-	history, _, err := load(ctx, r.log, run.Stream(id))
+	history, _, err := r.log.Load(ctx, run.Stream(id))
 	if err != nil {
 		return LoadedRun{}, fmt.Errorf("load run %d: %w", id, err)
 	}
@@ -301,7 +301,7 @@ func (r *Runs) AccountActor(ctx context.Context, id int64) (access.Actor, error)
 // LoadResult returns feature result id as its stream makes it, with the
 // stream's last revision; a result never allocated is domain.ErrNotFound.
 func (r *Runs) LoadResult(ctx context.Context, id int64) (run.Result, uint64, error) {
-	history, _, err := load(ctx, r.log, run.ResultStream(id))
+	history, _, err := r.log.Load(ctx, run.ResultStream(id))
 	if err != nil {
 		return run.Result{}, 0, fmt.Errorf("load feature result %d: %w", id, err)
 	}

@@ -144,7 +144,7 @@ func (h *Held) reload(ctx context.Context) error {
 }
 
 func (h *Held) reloadLocked(ctx context.Context) error {
-	history, _, err := load(ctx, h.log, run.ResultStream(h.id))
+	history, _, err := h.log.Load(ctx, run.ResultStream(h.id))
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (h *Held) reloadLocked(ctx context.Context) error {
 // false when the result had already finished or been killed.
 func (r *Runs) KillResult(ctx context.Context, meta Meta, id, runID int64, reason string, killedBy int64) (
 	eventstore.AppendResult, bool, error) {
-	res, changed, err := handle(ctx, r.log, run.ResultStream(id), meta, func(s run.Result) ([]eventschemas.Payload, error) {
+	res, changed, err := Handle(ctx, r.log, run.ResultStream(id), meta, func(s run.Result) ([]eventschemas.Payload, error) {
 		if s.RunID != 0 {
 			runID = s.RunID
 		}
@@ -202,7 +202,7 @@ func (r *Runs) KillFeature(ctx context.Context, meta Meta, featureID int64, reas
 // before meta.Now (see run.Expire). expired is false when the result was
 // not running or its lease was still valid.
 func (r *Runs) ExpireLease(ctx context.Context, meta Meta, id int64, detectedBy string) (bool, error) {
-	_, changed, err := handle(ctx, r.log, run.ResultStream(id), meta, func(s run.Result) ([]eventschemas.Payload, error) {
+	_, changed, err := Handle(ctx, r.log, run.ResultStream(id), meta, func(s run.Result) ([]eventschemas.Payload, error) {
 		return s.Decide(run.Expire{DetectedBy: detectedBy, Now: meta.Now.UTC()})
 	})
 	if err != nil {
@@ -213,7 +213,7 @@ func (r *Runs) ExpireLease(ctx context.Context, meta Meta, id int64, detectedBy 
 
 // Baselines returns the baselines of a feature.
 func (r *Runs) Baselines(ctx context.Context, featureID int64) (run.Baselines, error) {
-	history, _, err := load(ctx, r.log, run.BaselineStream(featureID))
+	history, _, err := r.log.Load(ctx, run.BaselineStream(featureID))
 	if err != nil {
 		return run.Baselines{}, fmt.Errorf("load baselines of feature %d: %w", featureID, err)
 	}
@@ -225,7 +225,7 @@ func (r *Runs) Baselines(ctx context.Context, featureID int64) (run.Baselines, e
 func (r *Runs) RecordBaseline(ctx context.Context, meta Meta, b eventschemas.BaselineRecorded) (
 	eventschemas.BaselineRecorded, bool, error) {
 	var current run.Baselines
-	_, recorded, err := handle(ctx, r.log, run.BaselineStream(b.FeatureID), meta, func(s run.Baselines) ([]eventschemas.Payload, error) {
+	_, recorded, err := Handle(ctx, r.log, run.BaselineStream(b.FeatureID), meta, func(s run.Baselines) ([]eventschemas.Payload, error) {
 		current = s
 		return s.Decide(run.RecordBaseline{Baseline: b})
 	})

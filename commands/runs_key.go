@@ -129,7 +129,7 @@ func (r *Runs) requestKeyed(ctx context.Context, meta Meta, key uuid.UUID, req e
 // loadKey returns the run id the key is bound to and the key stream's
 // revision; bound is false when the key was never used.
 func (r *Runs) loadKey(ctx context.Context, key uuid.UUID) (id int64, rev uint64, bound bool, err error) {
-	history, exists, err := load(ctx, r.log, RunKeyStream(key))
+	history, exists, err := r.log.Load(ctx, RunKeyStream(key))
 	if err != nil || !exists {
 		return 0, 0, false, err
 	}
@@ -143,7 +143,7 @@ func (r *Runs) loadKey(ctx context.Context, key uuid.UUID) (id int64, rev uint64
 
 // runAt loads run id; exists is false when it was never requested.
 func (r *Runs) runAt(ctx context.Context, id int64) (run.State, eventstore.Position, bool, error) {
-	history, exists, err := load(ctx, r.log, run.Stream(id))
+	history, exists, err := r.log.Load(ctx, run.Stream(id))
 	if err != nil || !exists {
 		return run.State{}, eventstore.Position{}, false, err
 	}

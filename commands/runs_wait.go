@@ -54,7 +54,7 @@ func (r *Runs) WaitRun(ctx context.Context, runID int64) (RunFinished, error) {
 	out := RunFinished{Statuses: make(map[int64]string, len(st.Requested.Results))}
 	pending := map[string]int64{}
 	for _, res := range st.Requested.Results {
-		history, _, err := load(ctx, r.log, run.ResultStream(res.FeatureResultID))
+		history, _, err := r.log.Load(ctx, run.ResultStream(res.FeatureResultID))
 		if err != nil {
 			return out, fmt.Errorf("wait for run %d: %w", runID, err)
 		}

@@ -63,7 +63,14 @@ func (s *Store) ReadStream(ctx context.Context, stream string,
 	if !exists {
 		return nil, fmt.Errorf("%s: %w", op, eventstore.ErrNotFound)
 	}
-	return nil, nil
+	// The stream row and its first events commit together, but the two
+	// queries above run in separate snapshots: a stream created between
+	// them exists with its events. Read them in the later snapshot.
+	events, err = s.query(ctx, query, stream, from, limit)
+	if err != nil {
+		return nil, fault(ctx, op, err)
+	}
+	return events, nil
 }
 
 // ReadAll returns up to limit events of the log after the position after,
