@@ -463,3 +463,49 @@ func sendTry(t *testing.T, f *apitest.Fixture, c apitest.Case, tr *apitest.Try) 
 		tr.Check(t, f, r)
 	}
 }
+
+// TestRunUnknownIDs wants a 404 for ids that name nothing, and nothing
+// appended.
+func TestRunUnknownIDs(t *testing.T) {
+	t.Parallel()
+	f, _ := runsFixture(t)
+	srv := f.Srv
+	const none = "987654"
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodPost, "/backend/exectest/", map[string]any{"feature_id": 987654}},
+		{http.MethodGet, "/backend/api/feature_results/?feature_id=" + none, nil},
+		{http.MethodGet, "/api/feature_results/" + none + "/", nil},
+		{http.MethodGet, "/backend/api/feature_results/" + none + "/", nil},
+		{http.MethodPatch, "/backend/api/feature_results/" + none + "/", map[string]any{"archived": true}},
+		{http.MethodDelete, "/backend/api/feature_results/" + none + "/", nil},
+		{http.MethodGet, "/backend/api/feature_results/" + none + "/step_results/", nil},
+		{http.MethodGet, "/backend/api/feature_results/" + none + "/junit/", nil},
+		{http.MethodGet, "/backend/feature_results/" + none + "/log/", nil},
+		{http.MethodGet, "/backend/feature_results/" + none + "/remove/" + none + "/", nil},
+		{http.MethodGet, "/backend/feature_runs/" + none + "/remove/", nil},
+		{http.MethodPatch, "/backend/api/feature_run/" + none + "/", map[string]any{"archived": true}},
+		{http.MethodDelete, "/backend/api/feature_run/" + none + "/", nil},
+		{http.MethodGet, "/backend/api/step_result/" + none + "/", nil},
+		{http.MethodPatch, "/backend/api/step_result/" + none + "/", map[string]any{"status": "Success"}},
+		{http.MethodGet, "/backend/steps/" + none + "/pixel_diff/0/", nil},
+		{http.MethodGet, "/backend/screenshots/" + none + "/", nil},
+		{http.MethodPost, "/backend/removeScreenshot/", map[string]any{"step_result_id": 987654, "type": "current"}},
+		{http.MethodGet, "/backend/removeScreenshot/" + strings.Repeat("a", 64) + ".png/", nil},
+		{http.MethodGet, "/backend/killTask/" + none + "/", nil},
+		{http.MethodGet, "/backend/killTaskPID/" + none + "/", nil},
+		{http.MethodGet, "/backend/updateTask/?feature_id=" + none, nil},
+	} {
+		srv.Unchanged(t, c.method+" "+c.path, func() {
+			if c.path == "/backend/api/feature_results/"+none+"/junit/" {
+				if resp, _ := raw(t, srv, c.method, c.path, srv.AdminToken, nil); resp.StatusCode != 404 {
+					t.Errorf("%s %s: %d, want 404", c.method, c.path, resp.StatusCode)
+				}
+				return
+			}
+			srv.Do(t, c.method, c.path, srv.AdminToken, c.body).Want(t, http.StatusNotFound)
+		})
+	}
+}
