@@ -48,6 +48,9 @@ type Config struct {
 	BrowserURL string `env:"COMETA_BROWSER_URL" envDefault:""`
 	// MaxParallelRuns bounds the runs one runner process executes at once.
 	MaxParallelRuns int `env:"COMETA_MAX_PARALLEL_RUNS" envDefault:"2"`
+	// BrowserLoopbackOnly makes the runner's Chromium resolve only
+	// loopback host names (localhost, 127.0.0.1), as the tests need.
+	BrowserLoopbackOnly bool `env:"COMETA_BROWSER_LOOPBACK_ONLY" envDefault:"false"`
 	// RunLease is how long a runner's claim on a run lasts without a
 	// heartbeat before another process may finish the run as failed.
 	RunLease time.Duration `env:"COMETA_RUN_LEASE" envDefault:"60s"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,6 +13,7 @@ import (
 	"github.com/cometa-es/cometa/eventschemas"
 	"github.com/cometa-es/cometa/projections"
 	"github.com/cometa-es/cometa/readapi"
+	"github.com/cometa-es/cometa/runner/screenshots"
 	"github.com/cometa-es/cometa/runner/steps"
 )
 
@@ -27,9 +29,13 @@ type core struct {
 	log      *commands.Log
 	ids      *commands.IDs
 	projects *projections.Manager
+	// shots is the screenshot file store in the data dir, written by the
+	// runner and served by the API.
+	shots *screenshots.Store
 }
 
-// newCore builds the core on the infrastructure. It does no I/O.
+// newCore builds the core on the infrastructure. Its only I/O is
+// creating the screenshot store's directory.
 func newCore(in *infra, logger *slog.Logger) (*core, error) {
 	reg, err := eventschemas.NewRegistry(eventschemas.Schemas()...)
 	if err != nil {
@@ -41,7 +47,12 @@ func newCore(in *infra, logger *slog.Logger) (*core, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &core{reg: reg, log: log, ids: commands.NewIDs(log, projections.IDSeed(in.pool)), projects: mgr}, nil
+	shots, err := screenshots.New(filepath.Join(in.dataDir, screenshots.Dir))
+	if err != nil {
+		return nil, err
+	}
+	return &core{reg: reg, log: log, ids: commands.NewIDs(log, projections.IDSeed(in.pool)),
+		projects: mgr, shots: shots}, nil
 }
 
 // apiDeps returns what the API's handlers need.
@@ -50,6 +61,7 @@ func (c *core) apiDeps(cfg Config, in *infra, logger *slog.Logger) readapi.Deps 
 		Log: c.log, IDs: c.ids, Projections: c.projects, Pool: in.pool,
 		Steps: steps.NewCatalogue(), Logger: logger.With("component", "api"), Now: time.Now,
 		WriteWait: cfg.ReadYourWritesTimeout, Passphrase: in.passphrase, Version: version,
+		Screenshots: c.shots,
 		BrowserStack: readapi.BrowserStack{
 			Username: cfg.BrowserStackUsername, AccessKey: cfg.BrowserStackAccessKey, URL: cfg.BrowserStackURL,
 		},

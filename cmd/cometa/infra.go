@@ -33,9 +33,9 @@ type infra struct {
 	pg    *pgserver.Server
 	pool  *pgxpool.Pool
 	store eventstore.Store
-	// passphrase encrypts variable values.
-	// TODO(composition): hand it to the variable commands and the runner
-	// once they exist.
+	// dataDir is the absolute COMETA_DATA_DIR.
+	dataDir string
+	// passphrase encrypts variable values (API) and decrypts them (runner).
 	passphrase string
 
 	// unpublish removes the published URL of the private cluster.
@@ -65,6 +65,7 @@ func openInfra(ctx context.Context, cfg Config, logger *slog.Logger) (_ *infra, 
 	}
 	// 0755: the private cluster runs as the postgres user when cometa runs
 	// as root, and must be able to enter this directory.
+	in.dataDir = dataDir
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}

@@ -117,14 +117,17 @@ func runParts(p *process, want parts) error {
 // listener that read-your-writes needs (api), and the API mounted on app.
 func startParts(ctx context.Context, g *errgroup.Group, app *fiber.App, cfg Config, in *infra,
 	logger *slog.Logger, want parts) error {
-	// TODO(composition): start the scheduler and the runner when want
-	// says so, once they can be composed here.
-	if !want.api && !want.projector {
-		return nil
-	}
 	c, err := newCore(in, logger)
 	if err != nil {
 		return err
+	}
+	if want.runner {
+		if err := c.startRunner(ctx, g, cfg, in, logger); err != nil {
+			return err
+		}
+	}
+	if !want.api && !want.projector {
+		return nil
 	}
 	if want.projector {
 		g.Go(func() error { return c.projects.Run(ctx) })
