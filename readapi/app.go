@@ -105,6 +105,7 @@ func (a *api) resources() []func(*routes) {
 		a.resultRoutes,
 		a.stepResultRoutes,
 		a.screenshotRoutes,
+		a.scheduleRoutes,
 	}
 }
 

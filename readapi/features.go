@@ -56,7 +56,7 @@ func (h *featureAPI) list(c *fiber.Ctx) error {
 	if list == nil {
 		list = []projections.FeatureView{}
 	}
-	return c.JSON(fiber.Map{"results": list})
+	return c.JSON(fiber.Map{"results": h.withNextRunsAll(list)})
 }
 
 // get is GET /backend/api/features/<id>/: {"results": [feature]}.
@@ -73,7 +73,7 @@ func (h *featureAPI) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"results": []projections.FeatureView{v}})
+	return c.JSON(fiber.Map{"results": []featureJSON{h.withNextRuns(v)}})
 }
 
 // visible returns live feature id when the caller may see it; any other
@@ -104,7 +104,7 @@ func (h *featureAPI) create(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return created(c, v)
+	return created(c, h.withNextRuns(v))
 }
 
 // createFrom makes the feature body describes and returns it as the read
@@ -158,13 +158,13 @@ func (h *featureAPI) patch(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return created(c, fiber.Map{"success": true, "info": v})
+		return created(c, fiber.Map{"success": true, "info": h.withNextRuns(v)})
 	}
 	v, err := h.save(c, who, *body.FeatureID, body)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"success": true, "info": v})
+	return c.JSON(fiber.Map{"success": true, "info": h.withNextRuns(v)})
 }
 
 // save applies body to feature id and returns the feature once the read
