@@ -170,4 +170,3 @@ func TestScheduleMissedTicksInHistory(t *testing.T) {
 	default:
 	}
 }
-

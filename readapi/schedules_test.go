@@ -108,7 +108,7 @@ func scheduleCases() []apitest.Case {
 				Status: 400, Check: says("limit")},
 			NA: noFlag},
 		{Method: put, Path: "/backend/schedule/{featA}/",
-			OK: &apitest.Try{As: "devops", Body: `{"schedule": ""}`, Status: 200, Check: field("schedule", "null")},
+			OK:        &apitest.Try{As: "devops", Body: `{"schedule": ""}`, Status: 200, Check: field("schedule", "null")},
 			Forbidden: &apitest.Try{As: "", Body: `{"schedule": ""}`, Status: 401},
 			OtherDepartment: &apitest.Try{As: "devopsB", Body: `{"schedule": ""}`, Status: 404,
 				Check: says("feature {featA}: not found")},
