@@ -114,8 +114,10 @@ func (h resultHistory) notRunning() error {
 }
 
 // visible returns domain.ErrNotFound unless actor may act in the current
-// department of feature featureID, or in pinned when the feature is gone.
-func (c *RunResults) visible(ctx context.Context, actor access.Actor, what string, id, featureID, pinned int64) error {
+// department of feature featureID or, once the feature is deleted, in the
+// department run runID pinned (pinned itself when the caller has it).
+func (c *RunResults) visible(ctx context.Context, actor access.Actor, what string, id, featureID, runID,
+	pinned int64) error {
 	if actor.SeesAllDepartments() {
 		return nil
 	}
@@ -126,6 +128,12 @@ func (c *RunResults) visible(ctx context.Context, actor access.Actor, what strin
 	dept := pinned
 	if s := feature.Fold(payloadsOf(history)); s.Exists && !s.Deleted {
 		dept = s.Current().DepartmentID
+	} else if dept == 0 && runID != 0 {
+		rs, err := c.loadRun(ctx, runID)
+		if err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return err
+		}
+		dept = rs.Requested.DepartmentID
 	}
 	if dept == 0 || !actor.InDepartment(dept) {
 		return domain.NotFound(what, id)
@@ -149,7 +157,7 @@ func (c *RunResults) correct(ctx context.Context, meta Meta, actor access.Actor,
 			return nil, err
 		}
 		if !checked {
-			if err := c.visible(ctx, actor, "feature result", id, h.FeatureID, 0); err != nil {
+			if err := c.visible(ctx, actor, "feature result", id, h.FeatureID, h.RunID, 0); err != nil {
 				return nil, err
 			}
 			if flag != "" {
@@ -304,7 +312,7 @@ func (c *RunResults) runCommand(ctx context.Context, meta Meta, actor access.Act
 			return nil, domain.NotFound("run", id)
 		}
 		if !checked {
-			if err := c.visible(ctx, actor, "run", id, s.Requested.FeatureID, s.Requested.DepartmentID); err != nil {
+			if err := c.visible(ctx, actor, "run", id, s.Requested.FeatureID, 0, s.Requested.DepartmentID); err != nil {
 				return nil, err
 			}
 			if flag != "" {
