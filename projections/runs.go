@@ -36,6 +36,10 @@ import (
 // Integer step result ids are handed out here in log order (one more than
 // the highest so far), so a rebuild gives every step result the same id.
 // Rows are never deleted: removal is a flag, which also keeps the ids.
+//
+// TODO(runs): removed results keep their rows and their screenshot files
+// for ever; a housekeeping event (Cometa's result_expire_days) would let
+// both go.
 type Runs struct{}
 
 // NewRuns returns the runs read model.

@@ -82,6 +82,8 @@ func (h *runAPI) execTest(c *fiber.Ctx) error {
 		return c.JSON(answer)
 	}
 
+	// TODO(runs): WaitFinished follows the whole log per waiting request;
+	// many concurrent waits would be cheaper on one shared subscription.
 	waitCtx, cancel := context.WithTimeout(ctx, maxRunWait)
 	defer cancel()
 	if _, err := h.runs.WaitFinished(waitCtx, req.RunID); err != nil {
@@ -143,6 +145,9 @@ func (h *runAPI) killTask(c *fiber.Ctx) error {
 // local browser has that process id (ResultStarted records it) are asked
 // to stop. Runners on other machines may reuse a pid: each running result
 // with it that the caller may see is killed.
+//
+// TODO(runs): a pid names a process only on one host; a runner-qualified
+// form (runner identity and pid) would make the kill exact.
 func (h *runAPI) killTaskPID(c *fiber.Ctx) error {
 	who := callerOf(c)
 	pid, err := pathID(c, "pid")
