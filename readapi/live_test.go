@@ -25,9 +25,9 @@ const liveGuard = 2 * time.Minute
 
 // sseEvent is one message of the live stream.
 type sseEvent struct {
-	ID     int64
-	Type   string // "" for an event of the log, "error"
-	Event  struct {
+	ID    int64
+	Type  string // "" for an event of the log, "error"
+	Event struct {
 		Seq       int64   `json:"seq"`
 		EventType string  `json:"event_type"`
 		Stream    string  `json:"stream"`
