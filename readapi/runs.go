@@ -127,16 +127,22 @@ func (h *runAPI) killTask(c *fiber.Ctx) error {
 	if err := who.Require(string(role.RunFeature)); err != nil {
 		return err
 	}
-	if err := h.catchUp(ctx, runsModels...); err != nil {
+	// The run queue names the unfinished results: let it see every run
+	// requested so far.
+	if err := h.catchUp(ctx, "runqueue"); err != nil {
 		return err
 	}
-	tasks, err := h.runningTasks(ctx, who, `r.feature_id = $3`, id)
+	killed, res, err := h.runs.KillFeature(ctx, h.meta(c), id, "", who.AccountID)
 	if err != nil {
 		return err
 	}
-	killed, err := h.kill(c, tasks)
-	if err != nil {
-		return err
+	if len(killed) > 0 {
+		if err := h.settle(ctx, res.Position, runsModels...); err != nil {
+			return err
+		}
+	}
+	if killed == nil {
+		killed = []int64{}
 	}
 	return c.JSON(fiber.Map{"success": true, "tasks": len(killed), "feature_result_ids": killed})
 }
