@@ -255,6 +255,17 @@ func (r *ScheduleReader) Changes(ctx context.Context, featureID int64) ([]Change
 	return out, nil
 }
 
+// Built reports whether the schedules model has been built: until a
+// projector has built it once, its tables do not exist.
+func (r *ScheduleReader) Built(ctx context.Context) (bool, error) {
+	var built bool
+	if err := r.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+		schemaOf(Schedules{}.Name())).Scan(&built); err != nil {
+		return false, fmt.Errorf("schedules model built: %w", err)
+	}
+	return built, nil
+}
+
 // Active returns the schedules that fire, by feature id, each with its
 // latest recorded tick. It is what the scheduler's Source reads.
 func (r *ScheduleReader) Active(ctx context.Context) ([]ActiveSchedule, error) {

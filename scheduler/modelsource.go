@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/cometa-es/cometa/domain/schedule"
 	"github.com/cometa-es/cometa/projections"
@@ -14,8 +15,14 @@ import (
 // seen late fires its ticks late (within Grace) or records them missed, and
 // a tick another replica already recorded is refused by the store as a
 // conflict, however old the model's picture of it.
+//
+// Until a projector has built the model, its tables do not exist and the
+// snapshot is empty: no schedule fires before the model shows it, and once
+// it does, the ticks that came due meanwhile are handled as usual (fired
+// within Grace, recorded as missed after).
 type ModelSource struct {
 	reader *projections.ScheduleReader
+	built  atomic.Bool
 }
 
 var _ Source = (*ModelSource)(nil)
@@ -28,6 +35,16 @@ func NewModelSource(reader *projections.ScheduleReader) *ModelSource {
 // Snapshot returns the active schedules of live features by feature id and
 // the fired ticks whose run request is not recorded, oldest first.
 func (s *ModelSource) Snapshot(ctx context.Context) (Snapshot, error) {
+	if !s.built.Load() {
+		built, err := s.reader.Built(ctx)
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("read schedules: %w", err)
+		}
+		if !built {
+			return Snapshot{}, nil
+		}
+		s.built.Store(true)
+	}
 	active, err := s.reader.Active(ctx)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("read schedules: %w", err)

@@ -123,3 +123,14 @@ func TestModelSourceAgreesWithLogSource(t *testing.T) {
 	}
 	compare("schedule 13 cleared", res.Position)
 }
+
+// TestModelSourceBeforeTheModelIsBuilt reads a database no projector has
+// built the schedules model in: nothing is scheduled, and that is no error.
+func TestModelSourceBeforeTheModelIsBuilt(t *testing.T) {
+	t.Parallel()
+	src := scheduler.NewModelSource(projections.NewScheduleReader(pgtest.NewPool(t)))
+	snap, err := src.Snapshot(testContext(t))
+	if err != nil || len(snap.Schedules) != 0 || len(snap.Unrequested) != 0 {
+		t.Errorf("snapshot of an unbuilt model = %+v, %v; want an empty one", snap, err)
+	}
+}

@@ -54,6 +54,13 @@ type Config struct {
 	// RunLease is how long a runner's claim on a run lasts without a
 	// heartbeat before another process may finish the run as failed.
 	RunLease time.Duration `env:"COMETA_RUN_LEASE" envDefault:"60s"`
+	// SchedulerGrace is how late a schedule tick may still fire; a tick
+	// found later than that (every scheduler was down) is recorded as
+	// missed instead.
+	SchedulerGrace time.Duration `env:"COMETA_SCHEDULER_GRACE" envDefault:"60s"`
+	// SchedulerPollInterval is how often the scheduler reads the schedules
+	// read model for new, changed and removed schedules.
+	SchedulerPollInterval time.Duration `env:"COMETA_SCHEDULER_POLL_INTERVAL" envDefault:"10s"`
 	// StepTimeoutMax caps the timeout any single step may ask for.
 	StepTimeoutMax time.Duration `env:"COMETA_STEP_TIMEOUT_MAX" envDefault:"7200s"`
 	// EncryptionPassphrase encrypts variable values. Empty means a
@@ -227,6 +234,8 @@ func (c Config) Validate() error {
 		}
 	}
 	checkDuration("COMETA_RUN_LEASE", c.RunLease, 5*time.Second, time.Hour)
+	checkDuration("COMETA_SCHEDULER_GRACE", c.SchedulerGrace, time.Second, time.Hour)
+	checkDuration("COMETA_SCHEDULER_POLL_INTERVAL", c.SchedulerPollInterval, 100*time.Millisecond, 10*time.Minute)
 	checkDuration("COMETA_STEP_TIMEOUT_MAX", c.StepTimeoutMax, time.Second, 24*time.Hour)
 	checkDuration("COMETA_READ_YOUR_WRITES_TIMEOUT", c.ReadYourWritesTimeout,
 		10*time.Millisecond, time.Minute)

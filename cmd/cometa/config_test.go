@@ -28,6 +28,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		BrowserBin:            "/usr/bin/chromium",
 		MaxParallelRuns:       2,
 		RunLease:              60 * time.Second,
+		SchedulerGrace:        60 * time.Second,
+		SchedulerPollInterval: 10 * time.Second,
 		StepTimeoutMax:        7200 * time.Second,
 		BodyLimit:             4 << 20,
 		ReadYourWritesTimeout: 5 * time.Second,
@@ -76,6 +78,10 @@ func TestLoadConfigValid(t *testing.T) {
 			func(c Config) bool { return c.BrowserStackAccessKey == "k" }},
 		{"durations", []string{"COMETA_RUN_LEASE=2m", "COMETA_SHUTDOWN_TIMEOUT=500ms"},
 			func(c Config) bool { return c.RunLease == 2*time.Minute }},
+		{"scheduler", []string{"COMETA_SCHEDULER_GRACE=20s", "COMETA_SCHEDULER_POLL_INTERVAL=1s"},
+			func(c Config) bool {
+				return c.SchedulerGrace == 20*time.Second && c.SchedulerPollInterval == time.Second
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +124,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"COMETA_MAX_PARALLEL_RUNS=0", "COMETA_MAX_PARALLEL_RUNS: 0 is not between 1 and 64"},
 		{"COMETA_MAX_PARALLEL_RUNS=many", "COMETA_MAX_PARALLEL_RUNS: \"many\" is not a whole number"},
 		{"COMETA_RUN_LEASE=1s", "COMETA_RUN_LEASE: 1s is not between 5s and 1h0m0s"},
+		{"COMETA_SCHEDULER_GRACE=0s", "COMETA_SCHEDULER_GRACE: 0s is not between 1s and 1h0m0s"},
+		{"COMETA_SCHEDULER_POLL_INTERVAL=soon", "COMETA_SCHEDULER_POLL_INTERVAL: \"soon\" is not a duration"},
 		{"COMETA_RUN_LEASE=soon", "COMETA_RUN_LEASE: \"soon\" is not a duration"},
 		{"COMETA_STEP_TIMEOUT_MAX=0s", "COMETA_STEP_TIMEOUT_MAX: 0s is not between"},
 		{"COMETA_ENCRYPTION_PASSPHRASE=abc", "COMETA_ENCRYPTION_PASSPHRASE: must be at least 16"},

@@ -33,10 +33,11 @@ const (
 // cli is the command tree. A new command is a field here and a type with a
 // Run(*process) error method.
 type cli struct {
-	Serve   serveCmd   `cmd:"" help:"Run the API, projector, scheduler and runner in one process."`
-	API     apiCmd     `cmd:"" name:"api" help:"Run the HTTP API only."`
-	Runner  runnerCmd  `cmd:"" help:"Run the test runner only."`
-	Version versionCmd `cmd:"" help:"Print the version and exit."`
+	Serve     serveCmd     `cmd:"" help:"Run the API, projector, scheduler and runner in one process."`
+	API       apiCmd       `cmd:"" name:"api" help:"Run the HTTP API only."`
+	Runner    runnerCmd    `cmd:"" help:"Run the test runner only."`
+	Scheduler schedulerCmd `cmd:"" help:"Run the scheduler only (fire schedule ticks, request their runs)."`
+	Version   versionCmd   `cmd:"" help:"Print the version and exit."`
 
 	Projector   projectorCmd   `cmd:"" help:"Run the projectors only (keep the read models current)."`
 	Projections projectionsCmd `cmd:"" help:"Inspect or rebuild the read models of a server's database."`

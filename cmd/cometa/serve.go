@@ -126,6 +126,9 @@ func startParts(ctx context.Context, g *errgroup.Group, app *fiber.App, cfg Conf
 			return err
 		}
 	}
+	if want.scheduler {
+		c.startScheduler(ctx, g, cfg, in, logger)
+	}
 	if !want.api && !want.projector {
 		return nil
 	}
