@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what cometa needs to run and to be tested, and only what is
 # missing: PostgreSQL 15 (server binaries for the private cluster), Debian's
-# Chromium (the runner's browser) and Node.js with npm (tests that fetch
+# Chromium (the runner's browser), libwebp (fast WebP screenshots) and Node.js with npm (tests that fetch
 # TodoMVC, one benchmark). A machine that has them all is left untouched.
 #
 # As root on Debian it installs with apt. Otherwise it prints exactly what to
@@ -25,6 +25,12 @@ fi
 if [[ ! -x $browser_bin ]]; then
 	need chromium "Chromium ($browser_bin)"
 fi
+# libwebp's shared library makes WebP screenshot renditions several times
+# faster than the WebAssembly build that github.com/gen2brain/webp falls
+# back to without it.
+if ! ls /usr/lib/*/libwebp.so /usr/lib/libwebp.so >/dev/null 2>&1; then
+	need libwebp-dev "libwebp (libwebp.so, fast WebP encoding of screenshots)"
+fi
 if ! command -v node >/dev/null 2>&1; then
 	need nodejs "Node.js (node)"
 fi
@@ -39,7 +45,7 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 if ((${#missing[@]} == 0)); then
-	echo "setup: PostgreSQL 15, Chromium, Node.js and npm are installed"
+	echo "setup: PostgreSQL 15, Chromium, libwebp, Node.js and npm are installed"
 	exit 0
 fi
 
