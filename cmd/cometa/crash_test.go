@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -156,15 +157,40 @@ func TestServeCrash(t *testing.T) {
 	t.Logf("second kill: the %d postgres processes ended %v after it; the restart waited for them: %v",
 		len(old), gone.Round(time.Millisecond),
 		third.logged("waiting for the previous postgres server of the data dir to shut down"))
-	if after := environmentsInAPI(t, base); len(after) != len(listed)+1 {
-		t.Errorf("after the second crash the API lists %d environments, want %d", len(after), len(listed)+1)
+	before := environmentsInAPI(t, base)
+	if len(before) != len(listed)+1 {
+		t.Errorf("after the second crash the API lists %d environments, want %d", len(before), len(listed)+1)
 	}
-	if err := third.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+
+	// Everything killed at once, PostgreSQL included (as when the machine
+	// dies, short of the kernel's buffers): the next start recovers the
+	// cluster and keeps what was committed.
+	old = clusterProcesses(t, pgdata)
+	for _, pid := range old {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	third.kill(t)
+	for _, pid := range clusterProcesses(t, pgdata) { // forked in between
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		old = append(old, pid)
+	}
+	for _, pid := range old {
+		if !waitExit(t, pid) {
+			t.Errorf("process %d survived SIGKILL", pid)
+		}
+	}
+	fourth := launchServe(t, dir, tokenEnv)
+	base = fourth.started(t)
+	if after := environmentsInAPI(t, base); !maps.Equal(after, before) {
+		t.Errorf("after killing cometa and postgres the API lists %d environments, want the %d before",
+			len(after), len(before))
+	}
+	if err := fourth.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	<-third.exited
-	if third.err != nil {
-		t.Errorf("cometa serve after SIGTERM: %v\n%s", third.err, third.logs())
+	<-fourth.exited
+	if fourth.err != nil {
+		t.Errorf("cometa serve after SIGTERM: %v\n%s", fourth.err, fourth.logs())
 	}
 	if left := clusterProcesses(t, pgdata); len(left) > 0 {
 		t.Errorf("postgres processes %v remain after a clean stop", left)
