@@ -148,6 +148,9 @@ func scanFeature(row pgx.CollectableRow) (FeatureView, error) {
 		v.LastEdited = &AccountRef{UserID: *eID, Name: *eName, Email: *eMail}
 	}
 	v.Schedule, v.OriginalCron, v.OriginalTimezone = schedule, schedule, zoneName
+	// TODO(features): info (the last run's summary) stays null: this model
+	// does not project the runner's results yet. telegram_options has no
+	// events at all.
 	v.Info, v.TelegramOptions = json.RawMessage("null"), json.RawMessage("null")
 	if v.EmailAddress == nil {
 		v.EmailAddress = []string{}
