@@ -19,7 +19,8 @@ import (
 // is still at that version. changed is false when version already equals
 // the current one (nothing is appended). An unknown version, or a feature
 // the actor cannot see, is domain.ErrNotFound.
-func (f *Features) Restore(ctx context.Context, meta Meta, actor access.Actor, id int64, version, expectedVersion int) (
+func (f *Features) Restore(ctx context.Context, meta Meta, actor access.Actor, id int64,
+	version, expectedVersion int) (
 	res eventstore.AppendResult, changed bool, err error) {
 	res, changed, err = f.log.Execute(ctx, feature.Stream(id), meta,
 		func(history []Recorded, exists bool) ([]eventschemas.Payload, error) {

@@ -155,7 +155,8 @@ func scanLogged(row pgx.CollectableRow) (LoggedEvent, error) {
 // it holds no event).
 func (r *EventLogReader) LastSeq(ctx context.Context) (int64, error) {
 	var seq int64
-	if err := r.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM rm_event_log.events`).Scan(&seq); err != nil {
+	err := r.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM rm_event_log.events`).Scan(&seq)
+	if err != nil {
 		return 0, fmt.Errorf("last seq of the event log: %w", err)
 	}
 	return seq, nil

@@ -137,7 +137,8 @@ type StepRef struct {
 func Summarize(c feature.Changes) ChangeSummary {
 	s := ChangeSummary{Summary: c.Summary(), Steps: []StepRef{}}
 	for _, st := range c.Steps {
-		s.Steps = append(s.Steps, StepRef{Kind: st.Kind, StepID: st.StepID, From: st.From, To: st.To, Fields: st.Fields})
+		s.Steps = append(s.Steps, StepRef{Kind: st.Kind, StepID: st.StepID, From: st.From, To: st.To,
+			Fields: st.Fields})
 	}
 	return s
 }
@@ -257,7 +258,8 @@ func (m *FeatureHistory) saved(ctx context.Context, tx pgx.Tx, ev Event, e *even
 // the highest of all features.
 // TODO(history): this repeats the features model's numbering; a change
 // there must be made here too, or old versions show other integer ids.
-func historyStepIDs(ctx context.Context, tx pgx.Tx, featureID int64, steps []eventschemas.FeatureStep) ([]int64, error) {
+func historyStepIDs(ctx context.Context, tx pgx.Tx, featureID int64,
+	steps []eventschemas.FeatureStep) ([]int64, error) {
 	if steps == nil {
 		steps = []eventschemas.FeatureStep{}
 	}
@@ -271,7 +273,8 @@ func historyStepIDs(ctx context.Context, tx pgx.Tx, featureID int64, steps []eve
 		return nil, err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO step_ids (feature_id, step_id, id)
-		SELECT $1::bigint, s->>'step_id', (SELECT coalesce(max(id), 0) FROM step_ids) + row_number() OVER (ORDER BY ord)
+		SELECT $1::bigint, s->>'step_id',
+			(SELECT coalesce(max(id), 0) FROM step_ids) + row_number() OVER (ORDER BY ord)
 		FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(s, ord)
 		WHERE NOT EXISTS (SELECT 1 FROM step_ids t WHERE t.feature_id = $1 AND t.step_id = s->>'step_id')`,
 		featureID, string(stepsJSON)); err != nil {

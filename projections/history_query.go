@@ -245,7 +245,8 @@ func (r *HistoryReader) At(ctx context.Context, id int64, t time.Time) (VersionS
 		WHERE feature_id = $1 AND occurred_at <= $2 ORDER BY sequence DESC LIMIT 1)`+snapshotQuery, id, t)
 }
 
-func (r *HistoryReader) snapshot(ctx context.Context, id int64, query string, args ...any) (VersionSnapshot, bool, error) {
+func (r *HistoryReader) snapshot(ctx context.Context, id int64, query string, args ...any) (
+	VersionSnapshot, bool, error) {
 	s := VersionSnapshot{FeatureID: id}
 	var (
 		schedule, savedName, savedMail, createdName, createdMail *string
@@ -277,7 +278,8 @@ func (r *HistoryReader) snapshot(ctx context.Context, id int64, query string, ar
 
 // Definitions returns versions a and b of feature id's definition; ok is
 // false when either was never saved.
-func (r *HistoryReader) Definitions(ctx context.Context, id int64, a, b int) (from, to feature.Definition, ok bool, err error) {
+func (r *HistoryReader) Definitions(ctx context.Context, id int64, a, b int) (
+	from, to feature.Definition, ok bool, err error) {
 	rows, err := r.pool.Query(ctx, `SELECT version, definition::text FROM rm_feature_history.versions
 		WHERE feature_id = $1 AND version = ANY($2)`, id, []int{a, b})
 	if err != nil {

@@ -264,7 +264,8 @@ func (h *adminAPI) rebuildNames(body rebuildBody) ([]string, error) {
 		return all, nil
 	}
 	if len(body.ReadModels) == 0 {
-		return nil, domain.Invalid("read_models", `name the read models to rebuild (of %v), ["all"], or set "all": true`, all)
+		return nil, domain.Invalid("read_models",
+			`name the read models to rebuild (of %v), ["all"], or set "all": true`, all)
 	}
 	var errs []error
 	for _, n := range body.ReadModels {

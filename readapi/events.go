@@ -28,7 +28,8 @@ type eventAPI struct {
 }
 
 func (a *api) eventAPI() *eventAPI {
-	return &eventAPI{api: a, events: projections.NewEventLogReader(a.Pool), trend: projections.NewTrendReader(a.Pool)}
+	return &eventAPI{api: a, events: projections.NewEventLogReader(a.Pool),
+		trend: projections.NewTrendReader(a.Pool)}
 }
 
 func (a *api) eventRoutes(r *routes) {

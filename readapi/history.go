@@ -111,7 +111,8 @@ func (h *historyAPI) version(c *fiber.Ctx) error {
 		return err
 	}
 	if n > int64(f.Version) {
-		return fmt.Errorf("feature %d has versions 1 to %d, not %d: %w", f.FeatureID, f.Version, n, domain.ErrNotFound)
+		return fmt.Errorf("feature %d has versions 1 to %d, not %d: %w", f.FeatureID, f.Version, n,
+			domain.ErrNotFound)
 	}
 	s, ok, err := h.history.Version(c.UserContext(), f.FeatureID, int(n))
 	if err != nil {
@@ -208,7 +209,8 @@ func (h *historyAPI) diff(c *fiber.Ctx) error {
 		return domain.Invalid("from", "version %d is later than to (%d)", from, to)
 	}
 	if to > f.Version {
-		return fmt.Errorf("feature %d has versions 1 to %d, not %d: %w", f.FeatureID, f.Version, to, domain.ErrNotFound)
+		return fmt.Errorf("feature %d has versions 1 to %d, not %d: %w", f.FeatureID, f.Version, to,
+			domain.ErrNotFound)
 	}
 	var a, b feature.Definition
 	ok := true
@@ -325,7 +327,8 @@ func queryTime(c *fiber.Ctx, name string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, raw)
 	if err != nil {
-		return time.Time{}, domain.Invalid(name, "must be an RFC 3339 time such as 2025-01-31T12:00:00Z, got %q", raw)
+		return time.Time{}, domain.Invalid(name,
+			"must be an RFC 3339 time such as 2025-01-31T12:00:00Z, got %q", raw)
 	}
 	return t, nil
 }

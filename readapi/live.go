@@ -105,7 +105,8 @@ func (a *api) liveRequest(c *fiber.Ctx, who Caller) (liveRequest, error) {
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(src.raw), 10, 64)
 		if err != nil || n < 0 {
-			problems = append(problems, domain.Invalid(src.name, "must be the seq of an event (0 or more), got %q", src.raw))
+			problems = append(problems, domain.Invalid(src.name,
+				"must be the seq of an event (0 or more), got %q", src.raw))
 			continue
 		}
 		req.after, req.fromStart = n, true
@@ -117,6 +118,10 @@ func (a *api) liveRequest(c *fiber.Ctx, who Caller) (liveRequest, error) {
 			problems = append(problems, domain.Invalid("feature_result_id", "must be a positive integer, got %q", raw))
 		} else {
 			req.streams = append(req.streams, resultStream(id))
+			// The result may have been requested just now.
+			if err := a.fresh(c.UserContext(), eventLogModel); err != nil {
+				return req, err
+			}
 			deps, ok, err := projections.NewEventLogReader(a.Pool).Scope(c.UserContext(), resultStream(id))
 			if err != nil {
 				return req, err
@@ -154,7 +159,7 @@ func (a *api) stream(w *bufio.Writer, req liveRequest, shutdown <-chan struct{})
 		case <-ctx.Done():
 		}
 	}()
-	log := a.Logger.With("who", req.who.AccountID)
+	log := a.Logger.With("account_id", req.who.AccountID)
 	fail := func(err error) {
 		if ctx.Err() == nil {
 			log.WarnContext(ctx, "live stream ended", "err", err)
