@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -328,5 +329,102 @@ func TestSkippedDispatchIsMadeUp(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"12:01 fired", "12:02 fired"}, got); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+}
+
+// refusingRunner refuses the runs of feature 12, as the run commands
+// refuse the run of a deleted feature, and grants the others.
+type refusingRunner struct{ calls chan scheduler.RunRequest }
+
+func (r refusingRunner) RequestRun(_ context.Context, req scheduler.RunRequest) (int64, error) {
+	r.calls <- req
+	if req.FeatureID == 12 {
+		return 0, fmt.Errorf("scheduled run: %w", domain.NotFound("feature", req.FeatureID))
+	}
+	return 99, nil
+}
+
+// signalingSource tells the test about every snapshot it hands out.
+type signalingSource struct {
+	scheduler.Source
+	polled chan struct{}
+}
+
+func (s signalingSource) Snapshot(ctx context.Context) (scheduler.Snapshot, error) {
+	snap, err := s.Source.Snapshot(ctx)
+	s.polled <- struct{}{}
+	return snap, err
+}
+
+// TestRefusedRunIsNotRetried: a tick whose run the run commands refuse
+// (the feature is gone) is claimed, logged once as a warning, and not
+// asked for again when the claims without a run are finished, although it
+// stays a fired tick without a run in the log. Another such claim, of a
+// claimer that stopped, is finished in the same pass: that request is how
+// the test knows the pass happened.
+func TestRefusedRunIsNotRetried(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	log := newLog(t)
+	setSchedule(t, ctx, log, t0, schedule.Set{FeatureID: 12, Expression: "1 12 * * *", OwnerID: 2})
+	clock := newFakeClock(t0)
+	runs := refusingRunner{calls: make(chan scheduler.RunRequest, 8)}
+	src := signalingSource{Source: scheduler.NewLogSource(log.Store(), log.Registry()), polled: make(chan struct{}, 8)}
+	results := make(outcomes, 8)
+	warn := newWarnings()
+	stop := start(t, scheduler.New(log, src, runs, scheduler.Config{Clock: clock, Grace: 20 * time.Second,
+		Logger: warn.logger(), OnTick: results.onTick}))
+	awaitPoll := func() {
+		t.Helper()
+		select {
+		case <-src.polled:
+		case <-ctx.Done():
+			t.Fatal("no poll")
+		}
+	}
+	awaitPoll()
+
+	clock.Set(minute(1))
+	if r := results.next(t, ctx, 1)[0]; r.Outcome != scheduler.Failed || !errors.Is(r.Err, domain.ErrNotFound) {
+		t.Fatalf("tick outcome %v (%v), want failed: not found", r.Outcome, r.Err)
+	}
+	awaitPoll() // the poll at 12:01, before the job
+	if req := <-runs.calls; req.FeatureID != 12 {
+		t.Fatalf("first request %+v", req)
+	}
+
+	// A claim of feature 13 whose claimer stopped; it is listed after
+	// feature 12's (same claim time, later stream name).
+	fire := schedule.Fire{At: minute(1), Nominal: "2026-05-04T12:01"}
+	orphan := schedule.TickStream(13, fire)
+	sched13 := schedule.Schedule{FeatureID: 13, Expression: "1 12 * * *", Zone: "UTC", OwnerID: 2}
+	res, err := log.Append(ctx, orphan, eventstore.NoStream(), commands.Meta{Actor: "account-2", Now: minute(1)},
+		&eventschemas.ScheduleTickFired{TickTime: schedule.TickTime(sched13, fire), OwnerID: 2,
+			CorrelationID: orphan, At: minute(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitVisible(t, ctx, log.Store(), res.Position)
+	waitVisible(t, ctx, log.Store(), lastPosition(t, ctx, log.Store(), tickStream(12, minute(1))))
+	clock.Set(minute(1).Add(30 * time.Second)) // both claims older than the grace period
+	select {
+	case req := <-runs.calls:
+		if req.FeatureID != 13 {
+			t.Errorf("the refused run was asked for again: %+v", req)
+		}
+	case <-ctx.Done():
+		t.Fatal("the orphaned claim was not finished")
+	}
+	stop()
+
+	if n := len(runs.calls); n != 0 {
+		t.Errorf("%d more run requests", n)
+	}
+	if diff := cmp.Diff([]string{eventschemas.TypeScheduleTickFired}, tickEvents(t, ctx, log, tickStream(12, minute(1)))); diff != "" {
+		t.Errorf("refused tick stream (-want +got):\n%s", diff)
+	}
+	w := warn.all()
+	if len(w) != 1 || !strings.HasPrefix(w[0], "scheduled run refused") {
+		t.Errorf("logged %q, want one warning that the run was refused", w)
 	}
 }

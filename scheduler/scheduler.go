@@ -99,10 +99,14 @@ type Scheduler struct {
 
 	mu sync.Mutex
 	// pending are the unrequested claims of the latest snapshot, less
-	// those this scheduler finished itself since (the snapshot may not
-	// show the record yet).
-	pending  []Claim
-	finished map[string]bool // tick streams
+	// those this scheduler settled itself.
+	pending []Claim
+	// settled are the tick streams of claims this scheduler finished, or
+	// whose run the run commands refused, each with whether a snapshot has
+	// listed it since. A snapshot may list a finished claim for a while
+	// (it lags behind the record) and a refused one for ever (it has no
+	// record); an entry goes once a snapshot that listed it no longer does.
+	settled map[string]bool
 }
 
 // entry is one active schedule in a running Scheduler.
@@ -156,7 +160,7 @@ func New(log *commands.Log, source Source, runs RunRequester, cfg Config) *Sched
 		// job skipped for ever.
 		chain:    cron.NewChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)),
 		entries:  map[int64]*entry{},
-		finished: map[string]bool{},
+		settled:  map[string]bool{},
 	}
 }
 
@@ -260,13 +264,15 @@ func (s *Scheduler) poll(ctx context.Context, now time.Time) bool {
 	listed := make(map[string]bool, len(snap.Unrequested))
 	for _, c := range snap.Unrequested {
 		listed[c.Stream] = true
-		if !s.finished[c.Stream] {
-			s.pending = append(s.pending, c)
+		if _, done := s.settled[c.Stream]; done {
+			s.settled[c.Stream] = true
+			continue
 		}
+		s.pending = append(s.pending, c)
 	}
-	for stream := range s.finished {
-		if !listed[stream] {
-			delete(s.finished, stream)
+	for stream, seen := range s.settled {
+		if seen && !listed[stream] {
+			delete(s.settled, stream)
 		}
 	}
 	return len(s.pending) > 0
@@ -303,7 +309,11 @@ func (s *Scheduler) report(ctx context.Context, r TickResult) {
 	case ClaimedElsewhere:
 		s.logger.DebugContext(ctx, "tick claimed elsewhere", attrs...)
 	case Failed:
-		if !errors.Is(r.Err, context.Canceled) {
+		switch {
+		case errors.Is(r.Err, context.Canceled):
+		case refused(r.Err):
+			s.logger.WarnContext(ctx, "scheduled run refused", append(attrs, "err", r.Err)...)
+		default:
 			s.logger.ErrorContext(ctx, "tick not handled", append(attrs, "err", r.Err)...)
 		}
 	}

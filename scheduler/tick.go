@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/schedule"
 	"github.com/cometa-es/cometa/eventschemas"
 	"github.com/cometa-es/cometa/eventstore"
@@ -85,9 +86,34 @@ func (s *Scheduler) fire(ctx context.Context, sched schedule.Schedule, f schedul
 		EventID: id, ClaimedAt: now,
 	})
 	if err != nil {
+		if refused(err) {
+			s.settle(stream, false)
+		}
 		return 0, fmt.Errorf("%w: %w", errRunNotRequested, err)
 	}
 	return runID, nil
+}
+
+// refused reports whether err is the run commands refusing a run for good:
+// the feature was deleted or has no steps to run, the owner was deleted or
+// lost run_feature. Asking again with the same request cannot succeed, so
+// the claim is not retried by this scheduler; it stays in the log as a
+// fired tick without a run.
+//
+// TODO(scheduler): record the refusal in the tick stream (an event such
+// as ScheduleTickRunRefused with the reason) so that the history shows why
+// and other replicas, and this one after a restart, do not try once more.
+func refused(err error) bool {
+	return errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrForbidden) ||
+		errors.Is(err, domain.ErrInvalid)
+}
+
+// settle marks a claim's tick stream as dealt with by this scheduler;
+// listed says whether the latest snapshot listed it.
+func (s *Scheduler) settle(stream string, listed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settled[stream] = listed
 }
 
 // miss records a tick as missed.
@@ -133,21 +159,24 @@ func (s *Scheduler) finishClaims(ctx context.Context) {
 			return
 		}
 		s.mu.Lock()
-		done := s.finished[c.Stream]
+		_, done := s.settled[c.Stream]
 		s.mu.Unlock()
 		if done || now.Sub(c.ClaimedAt) <= s.cfg.Grace {
 			continue
 		}
 		runID, err := s.finishClaim(ctx, c)
-		if err != nil {
+		switch {
+		case err != nil && refused(err):
+			s.logger.WarnContext(ctx, "scheduled run refused", "tick_stream", c.Stream, "err", err)
+			s.settle(c.Stream, true)
+			continue
+		case err != nil:
 			if ctx.Err() == nil {
 				s.logger.ErrorContext(ctx, "finish claimed tick", "tick_stream", c.Stream, "err", err)
 			}
 			continue
 		}
-		s.mu.Lock()
-		s.finished[c.Stream] = true
-		s.mu.Unlock()
+		s.settle(c.Stream, true)
 		if runID != 0 {
 			s.logger.InfoContext(ctx, "claimed tick finished", "tick_stream", c.Stream, "run_id", runID,
 				"claimed_at", c.ClaimedAt)
