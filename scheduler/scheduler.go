@@ -158,9 +158,9 @@ func New(log *commands.Log, source Source, runs RunRequester, cfg Config) *Sched
 		// SkipIfStillRunning must wrap Recover: its token is handed back
 		// without a defer, so a panic passing through it would leave the
 		// job skipped for ever.
-		chain:    cron.NewChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)),
-		entries:  map[int64]*entry{},
-		settled:  map[string]bool{},
+		chain:   cron.NewChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)),
+		entries: map[int64]*entry{},
+		settled: map[string]bool{},
 	}
 }
 
