@@ -109,7 +109,11 @@ func (m *EventLog) Apply(ctx context.Context, tx pgx.Tx, ev Event) error {
 }
 
 const (
-	insertLogged = `INSERT INTO events (seq, event_id, stream, revision, commit_pos, prepare_pos,
+	// insertLogged inserts the event with the next seq and its departments
+	// (named ones and those of the inherited stream) and lists it under
+	// each department, in one statement.
+	insertLogged = `WITH logged AS (
+		INSERT INTO events (seq, event_id, stream, revision, commit_pos, prepare_pos,
 			event_type, schema_version, occurred_at, actor, actor_account, correlation_id, causation_id,
 			departments, data)
 		SELECT coalesce((SELECT max(seq) FROM events), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
@@ -118,10 +122,10 @@ const (
 				coalesce((SELECT departments FROM scopes WHERE stream = $14), '{}'::bigint[])) AS d
 				WHERE d > 0 ORDER BY d),
 			$15::json
-		WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = $1)`
-	insertLoggedDepartments = `INSERT INTO event_departments (department_id, seq)
-		SELECT d, e.seq FROM events e, unnest(e.departments) AS d WHERE e.event_id = $1
-		ON CONFLICT DO NOTHING`
+		WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = $1)
+		RETURNING seq, departments)
+		INSERT INTO event_departments (department_id, seq)
+		SELECT d, seq FROM logged, unnest(departments) AS d`
 	setScope = `INSERT INTO scopes (stream, departments) VALUES ($1, $2)
 		ON CONFLICT (stream) DO UPDATE SET departments = excluded.departments`
 	setScopeFromEvent = `INSERT INTO scopes (stream, departments)
@@ -163,7 +167,6 @@ func (m *EventLog) Queue(b *pgx.Batch, ev Event) error {
 	b.Queue(insertLogged, ev.ID, ev.Stream, int64(ev.Revision), commit, prepare, ev.Type, ev.SchemaVersion,
 		ev.OccurredAt, ev.Actor, accountOfActor(ev.Actor), ev.CorrelationID, ev.CausationID,
 		named, rule.inherit, data)
-	b.Queue(insertLoggedDepartments, ev.ID)
 	for _, s := range rule.sets {
 		if s.own {
 			b.Queue(setScopeFromEvent, s.stream, ev.ID)
