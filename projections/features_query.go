@@ -83,11 +83,25 @@ func NewFeatureReader(pool *pgxpool.Pool) *FeatureReader { return &FeatureReader
 
 const featureColumns = `f.feature_id, f.definition, f.enabled_steps, f.version, f.created_by, f.created_on,
 	f.last_edited_date, f.schedule, f.schedule_zone,
-	c.account_id, c.name, c.email, e.account_id, e.name, e.email`
+	c.account_id, c.name, c.email, e.account_id, e.name, e.email, ` + featureInfo
+
+// featureInfo is Cometa's "info" of a feature, the summary of its last run,
+// read from the runs read model (rm_runs.feature_last_run); null before the
+// first run. The runs model keeps no account names, so executed_by comes
+// from this model's copy of the accounts.
+const featureInfo = `CASE WHEN i.run_id IS NULL THEN NULL ELSE json_build_object(
+		'execution_time', i.execution_time, 'status', i.status, 'total', i.total,
+		'success', i.success, 'ok', i.ok, 'running', i.running,
+		'result_date', to_char(i.result_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+		'executed_by', CASE WHEN x.account_id IS NULL THEN NULL ELSE
+			json_build_object('user_id', x.account_id, 'name', x.name, 'email', x.email) END
+	) END`
 
 const featureFrom = ` FROM rm_features.features f
 	LEFT JOIN rm_features.accounts c ON c.account_id = f.created_by AND f.created_by <> 0
-	LEFT JOIN rm_features.accounts e ON e.account_id = f.last_edited_by AND f.last_edited_by <> 0`
+	LEFT JOIN rm_features.accounts e ON e.account_id = f.last_edited_by AND f.last_edited_by <> 0
+	LEFT JOIN rm_runs.feature_last_run i ON i.feature_id = f.feature_id
+	LEFT JOIN rm_features.accounts x ON x.account_id = i.executed_by`
 
 // List returns the live features of the departments (all departments when
 // all is set), by id.
@@ -131,9 +145,10 @@ func scanFeature(row pgx.CollectableRow) (FeatureView, error) {
 		cName, cMail       *string
 		eName, eMail       *string
 		schedule, zoneName *string
+		info               []byte
 	)
 	if err := row.Scan(&v.FeatureID, &def, &v.Steps, &v.Version, &v.CreatedByID, &createdOn, &edited,
-		&schedule, &zoneName, &cID, &cName, &cMail, &eID, &eName, &eMail); err != nil {
+		&schedule, &zoneName, &cID, &cName, &cMail, &eID, &eName, &eMail, &info); err != nil {
 		return v, err
 	}
 	if err := json.Unmarshal(def, &v.FeatureDefinition); err != nil {
@@ -148,10 +163,13 @@ func scanFeature(row pgx.CollectableRow) (FeatureView, error) {
 		v.LastEdited = &AccountRef{UserID: *eID, Name: *eName, Email: *eMail}
 	}
 	v.Schedule, v.OriginalCron, v.OriginalTimezone = schedule, schedule, zoneName
-	// TODO(features): info (the last run's summary) stays null: this model
-	// does not project the runner's results yet. telegram_options has no
-	// events at all.
-	v.Info, v.TelegramOptions = json.RawMessage("null"), json.RawMessage("null")
+	v.Info = json.RawMessage("null")
+	if info != nil {
+		v.Info = info
+	}
+	// telegram_options has no events at all: Cometa-ES sends no Telegram
+	// notifications.
+	v.TelegramOptions = json.RawMessage("null")
 	if v.EmailAddress == nil {
 		v.EmailAddress = []string{}
 	}

@@ -111,6 +111,15 @@ func TestRunEndToEnd(t *testing.T) {
 	if !strings.Contains(jsonPath(t, one.Body, "result.browser_version"), "Chrom") {
 		t.Errorf("browser_version %s", jsonPath(t, one.Body, "result.browser_version"))
 	}
+	// The feature's "info" summarises its last run.
+	info := srv.Do(t, http.MethodGet, f.Expand("/backend/api/features/{feat}/"), f.Tokens["devops"], nil).
+		Want(t, http.StatusOK)
+	want("results.0.info.status", `"Success"`, "results.0.info.total", "3", "results.0.info.ok", "3",
+		"results.0.info.running", "false", "results.0.info.success", "true")(t, f, info)
+	if by := jsonPath(t, info.Body, "results.0.info.executed_by.user_id"); by == "" || by == "null" {
+		t.Errorf("info.executed_by: %s", info.Body)
+	}
+
 	runs := srv.Do(t, http.MethodGet, f.Expand("/backend/api/feature_results/?feature_id={feat}"),
 		f.Tokens["devops"], nil).Want(t, http.StatusOK)
 	want("count", "1", "results.0.status", `"Success"`, "results.0.feature_results.0.feature_result_id", "{res}")(t, f, runs)
