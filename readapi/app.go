@@ -178,14 +178,19 @@ func (a *api) meta(c *fiber.Ctx) commands.Meta {
 }
 
 // settle waits until the named read models (all when none are named) have
-// applied the write at pos, so that the client's next read sees it. A read
-// model that is failing, or one that does not catch up within WriteWait, is
-// an error: the write happened, but the answer would be stale.
+// applied the write at pos, so that the client's next read sees it. The
+// write has happened whatever settle returns: when a read model is failing
+// or does not catch up within WriteWait, the error is errPending, which
+// answers 202 with "pending": true, so that a client does not send the
+// write again (a retried create would create a second object).
 func (a *api) settle(ctx context.Context, pos eventstore.Position, models ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, a.WriteWait)
+	wctx, cancel := context.WithTimeout(ctx, a.WriteWait)
 	defer cancel()
-	if err := a.Projections.WaitFor(ctx, pos, models...); err != nil {
-		return fmt.Errorf("wait for read models: %w", err)
+	err := a.Projections.WaitFor(wctx, pos, models...)
+	if err == nil || ctx.Err() != nil {
+		return err
 	}
-	return nil
+	a.Logger.WarnContext(ctx, "write recorded, read models behind", "position", pos.String(), "err", err)
+	return fmt.Errorf("the change was recorded at position %s, but the read models do not show it yet (%v): %w",
+		pos, err, errPending)
 }

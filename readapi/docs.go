@@ -144,6 +144,20 @@ func mergeFragments(files fs.FS) (map[string]any, error) {
 		"content": map[string]any{"application/json": map[string]any{
 			"schema": map[string]any{"$ref": "#/components/schemas/Error"}}},
 	}
+	mapOf(components, "responses")["Pending"] = map[string]any{
+		"description": "The change was recorded, but the read models did not show it within " +
+			"COMETA_READ_YOUR_WRITES_TIMEOUT: do not send it again; read it back later.",
+		"content": map[string]any{"application/json": map[string]any{
+			"schema": map[string]any{"$ref": "#/components/schemas/Pending"}}},
+	}
+	mapOf(components, "schemas")["Pending"] = map[string]any{
+		"type": "object", "required": []any{"success", "pending", "message"},
+		"properties": map[string]any{
+			"success": map[string]any{"type": "boolean", "enum": []any{true}},
+			"pending": map[string]any{"type": "boolean", "enum": []any{true}},
+			"message": map[string]any{"type": "string"},
+		},
+	}
 	for _, item := range paths {
 		for _, m := range httpMethods() {
 			op, ok := item.(map[string]any)[m].(map[string]any)
@@ -153,6 +167,9 @@ func mergeFragments(files fs.FS) (map[string]any, error) {
 			responses := mapOf(op, "responses")
 			if _, ok := responses["default"]; !ok {
 				responses["default"] = map[string]any{"$ref": "#/components/responses/Error"}
+			}
+			if _, ok := responses["202"]; !ok && m != "get" {
+				responses["202"] = map[string]any{"$ref": "#/components/responses/Pending"}
 			}
 		}
 	}

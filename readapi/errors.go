@@ -45,6 +45,9 @@ var (
 	errBadRequest = errors.New("bad request")
 	// errUnsupportedMedia: a body that is not JSON.
 	errUnsupportedMedia = errors.New("unsupported media type")
+	// errPending: a write was recorded but the read models do not show it
+	// yet; not a failure, so it answers 202 with success true.
+	errPending = errors.New("pending")
 )
 
 // fieldProblem is one invalid field in a 400 answer.
@@ -74,6 +77,10 @@ func errorBody(err error) (int, fiber.Map) {
 	var ferr *fiber.Error
 	if errors.As(err, &ferr) {
 		return ferr.Code, fiber.Map{"success": false, "error": ferr.Message}
+	}
+
+	if errors.Is(err, errPending) {
+		return fiber.StatusAccepted, fiber.Map{"success": true, "pending": true, "message": err.Error()}
 	}
 
 	var perm *domain.PermissionError
