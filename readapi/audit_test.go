@@ -231,6 +231,7 @@ func TestAdminProjections(t *testing.T) {
 	}
 	trendBefore := k.get("/backend/api/features/{feat}/trend/", "devops", 200, nil).Body
 
+	r.settled() // the checksums below are of tables that have it all
 	sums := map[string]string{}
 	for _, name := range []string{"trend", "event_log", "feature_history"} {
 		sum, err := f.Srv.Manager.Checksum(t.Context(), name)

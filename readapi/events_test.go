@@ -95,6 +95,21 @@ func (r *runner) finish(h *commands.Held, status string, notReached int) {
 	}
 }
 
+// settled waits until every read model has applied the log as it is now:
+// the run commands, unlike the API's writes, do not wait for them.
+func (r *runner) settled() {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	head, _, err := r.srv.Store.Head(ctx)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.srv.Manager.WaitFor(ctx, head); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
 // replay is the answer of GET /feature_results/<id>/events/.
 type replay struct {
 	RunID          int64 `json:"run_id"`
@@ -159,6 +174,7 @@ func TestRunReplay(t *testing.T) {
 	r.step(h, 1, `Goto URL "https://example.com/"`, eventschemas.StatusSuccess, 110)
 	r.step(h, 2, `Send keys "abc"`, eventschemas.StatusFailed, 5000)
 	r.finish(h, eventschemas.StatusFailed, 1)
+	r.settled()
 
 	for _, tc := range []struct {
 		run     commands.RunRequestResult
