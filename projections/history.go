@@ -178,6 +178,8 @@ func (m *FeatureHistory) Apply(ctx context.Context, tx pgx.Tx, ev Event) error {
 	case *eventschemas.FeatureSaved:
 		return m.saved(ctx, tx, ev, e)
 	case *eventschemas.FeatureMovedToFolder:
+		// TODO(history): a feature that returns to the root because its
+		// folder was deleted makes no entry; no event names the feature.
 		folder := e.FolderID
 		return addEntry(ctx, tx, ev, entryChange{featureID: e.FeatureID, folder: &folder,
 			summary: fieldSummary("folder_id")})

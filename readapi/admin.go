@@ -31,6 +31,9 @@ func (a *api) adminRoutes(r *routes) {
 }
 
 // rebuildJobs are the rebuilds this process started over the API.
+// TODO(admin): jobs live in this process's memory only; after a restart,
+// or in another API process, only the Manager's progress of a running
+// rebuild is shown.
 type rebuildJobs struct {
 	mu   sync.Mutex
 	next int64

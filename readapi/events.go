@@ -254,6 +254,8 @@ func (h *eventAPI) resultEvents(c *fiber.Ctx) error {
 		return domain.NotFound("feature result", id)
 	}
 
+	// TODO(events): the whole run is read into one answer; a result with
+	// very many steps (long loops) makes a large answer, with no paging.
 	var events []projections.LoggedEvent
 	f := projections.EventFilter{Streams: []string{runStream(res.RunID), resultStream(id)},
 		AllDepartments: true, Limit: maxPageSize}
