@@ -47,7 +47,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := projectiontest.New(t, reg, projections.NewFeatures(), projections.NewFolders(), projections.NewVariables())
+	h := projectiontest.New(t, reg, projections.NewFeatures(), projections.NewFolders(), projections.NewVariables(), projections.NewRuns())
 	w := &world{t: t, h: h, log: commands.NewLog(h.Store, reg),
 		fr: projections.NewFeatureReader(h.Pool), folderR: projections.NewFolderReader(h.Pool),
 		varR: projections.NewVariableReader(h.Pool)}

@@ -43,7 +43,7 @@ func newRunWorld(t *testing.T) *runWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := projectiontest.New(t, reg, projections.NewFeatures(), projections.NewVariables(), projections.NewRunQueue())
+	h := projectiontest.New(t, reg, projections.NewFeatures(), projections.NewVariables(), projections.NewRunQueue(), projections.NewRuns())
 	log := commands.NewLog(h.Store, reg)
 	fr, vr, qr := projections.NewFeatureReader(h.Pool), projections.NewVariableReader(h.Pool),
 		projections.NewRunQueueReader(h.Pool)

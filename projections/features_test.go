@@ -43,7 +43,7 @@ func definition(name string, department int64, steps ...eventschemas.FeatureStep
 
 func TestFeaturesModel(t *testing.T) {
 	t.Parallel()
-	h := projectiontest.New(t, registry(t), projections.NewFeatures())
+	h := projectiontest.New(t, registry(t), projections.NewFeatures(), projections.NewRuns())
 	ctx := context.Background()
 	r := projections.NewFeatureReader(h.Pool)
 

@@ -23,7 +23,7 @@ func TestFeatureHistoryModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := projectiontest.New(t, reg, projections.NewFeatureHistory(), projections.NewFeatures())
+	h := projectiontest.New(t, reg, projections.NewFeatureHistory(), projections.NewFeatures(), projections.NewRuns())
 	ctx := context.Background()
 	r := projections.NewHistoryReader(h.Pool)
 
