@@ -28,7 +28,12 @@ fi
 # libwebp's shared library makes WebP screenshot renditions several times
 # faster than the WebAssembly build that github.com/gen2brain/webp falls
 # back to without it.
-if ! ls /usr/lib/*/libwebp.so /usr/lib/libwebp.so >/dev/null 2>&1; then
+# (ls would fail when any one of the paths is missing, so test each.)
+have_webp=0
+for lib in /usr/lib/*/libwebp.so /usr/lib/libwebp.so; do
+	[[ -e $lib ]] && have_webp=1
+done
+if ((!have_webp)); then
 	need libwebp-dev "libwebp (libwebp.so, fast WebP encoding of screenshots)"
 fi
 if ! command -v node >/dev/null 2>&1; then
