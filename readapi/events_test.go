@@ -249,7 +249,24 @@ func TestRunReplay(t *testing.T) {
 		ch.Changed.From != 1 || ch.Changed.To != 2 || len(ch.Changed.Steps) != 1 || ch.Changed.Steps[0].Kind != "edited" {
 		t.Errorf("changes of the failed result: %+v %+v", ch.LastSuccess, ch.Changed)
 	}
+	// The failed result itself carries the same diff.
+	var one struct {
+		Result struct {
+			Status  string    `json:"status"`
+			Changed *histDiff `json:"changed_since_last_success"`
+		} `json:"result"`
+	}
+	k.get("/backend/api/feature_results/{res}/", "devops", 200, &one)
+	if one.Result.Status != "Failed" || one.Result.Changed == nil || one.Result.Changed.From != 1 ||
+		one.Result.Changed.To != 2 || len(one.Result.Changed.Steps) != 1 {
+		t.Errorf("failed result JSON: %+v", one.Result)
+	}
 	f.Vars["{res}"] = strconv.FormatInt(first.ResultIDs[0], 10)
+	one.Result.Changed = nil
+	k.get("/backend/api/feature_results/{res}/", "devops", 200, &one)
+	if one.Result.Changed != nil {
+		t.Errorf("a successful result's JSON has changes %+v", one.Result.Changed)
+	}
 	k.get("/backend/api/feature_results/{res}/changes/", "devops", 200, &ch)
 	if ch.Changed != nil {
 		t.Errorf("a successful result has changes %+v", ch.Changed)

@@ -1,8 +1,10 @@
 package readapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"github.com/cometa-es/cometa/projections"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -135,11 +137,31 @@ func (h *runAPI) getResult(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.findResult(c.UserContext(), callerOf(c), id)
+	ctx := c.UserContext()
+	r, err := h.findResult(ctx, callerOf(c), id)
 	if err != nil {
 		return err
 	}
+	if r.Status == eventschemas.StatusFailed {
+		if r.ChangedSinceLastSuccess, err = h.resultChanges(ctx, id); err != nil {
+			return err
+		}
+	}
 	return c.JSON(fiber.Map{"result": r})
+}
+
+// resultChanges is a failed result's changed_since_last_success (nil when
+// the feature never succeeded before it), from the trend and history
+// models.
+func (h *runAPI) resultChanges(ctx context.Context, id int64) (*diffAnswer, error) {
+	if err := h.fresh(ctx, trendModel, historyModel); err != nil {
+		return nil, err
+	}
+	res, ok, err := projections.NewTrendReader(h.Pool).Result(ctx, id)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return h.changedSinceLastSuccess(ctx, res)
 }
 
 // resultLog is GET /backend/feature_results/<id>/log/: the runner's log.

@@ -66,6 +66,10 @@ type featureResultJSON struct {
 	FeatureVersion        int             `json:"feature_version"`
 	Reason                string          `json:"reason"`
 	BrowserVersion        string          `json:"browser_version"`
+	// ChangedSinceLastSuccess is, for a failed result shown alone, the diff
+	// from the version the feature's last successful result ran to the one
+	// this result ran; absent in lists and for other results.
+	ChangedSinceLastSuccess *diffAnswer `json:"changed_since_last_success,omitempty"`
 
 	// For the handlers, not sent.
 	log        string
