@@ -139,10 +139,10 @@ func checksumOf(t *testing.T, out, model string) string {
 // counts.
 func TestDiffImagesCLI(t *testing.T) {
 	t.Parallel()
-	const fixtures = "../../../shared/fixtures/pixelmatch/"
+	const fixtures = "../../runner/imagediff/testdata/" // copies of shared/fixtures/pixelmatch
 	f, err := os.Open(fixtures + "expected.tsv")
 	if err != nil {
-		t.Fatalf("the pixelmatch fixtures must be beside the project: %v", err)
+		t.Fatalf("the pixelmatch fixtures (runner/imagediff/testdata): %v", err)
 	}
 	t.Cleanup(func() { f.Close() })
 	sc := bufio.NewScanner(f)

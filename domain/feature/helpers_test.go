@@ -95,7 +95,7 @@ func ids() func() string {
 // fixtures beside the project.
 func firstTestcase(t *testing.T) []feature.Step {
 	t.Helper()
-	data, err := os.ReadFile("../../../shared/fixtures/cometa/first-testcase.steps.json")
+	data, err := os.ReadFile("testdata/first-testcase.steps.json")
 	if err != nil {
 		t.Fatalf("the fixture must be beside the project: %v", err)
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // rolesTSV is Cometa's default roles as shipped beside the project.
-const rolesTSV = "../../../shared/fixtures/cometa/roles.tsv"
+const rolesTSV = "testdata/roles.tsv" // a copy of shared/fixtures/cometa/roles.tsv
 
 func TestDefaultsMatchCometaFixture(t *testing.T) {
 	t.Parallel()

@@ -15,7 +15,7 @@ import (
 	"github.com/cometa-es/cometa/eventschemas"
 )
 
-const fixtures = "../../../shared/fixtures/todomvc"
+const fixtures = "../steps/testdata" // copies of shared/fixtures/todomvc
 
 // todomvc returns the examples folder of todomvc@0.1.1, installed from
 // npm into the user's cache on first use (the folder the step tests use).
