@@ -333,6 +333,8 @@ func describeEnvError(err error, vars map[string]string) *FieldError {
 		return &FieldError{Key: key, Msg: fmt.Sprintf("%q is not a duration (e.g. 90s, 5m)", vars[key])}
 	case reflect.TypeFor[int]():
 		return &FieldError{Key: key, Msg: fmt.Sprintf("%q is not a whole number", vars[key])}
+	case reflect.TypeFor[bool]():
+		return &FieldError{Key: key, Msg: fmt.Sprintf("%q is not true or false", vars[key])}
 	}
 	var terr error = perr.Err
 	if inner := errors.Unwrap(terr); inner != nil {

@@ -127,6 +127,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"COMETA_SCHEDULER_GRACE=0s", "COMETA_SCHEDULER_GRACE: 0s is not between 1s and 1h0m0s"},
 		{"COMETA_SCHEDULER_POLL_INTERVAL=soon", "COMETA_SCHEDULER_POLL_INTERVAL: \"soon\" is not a duration"},
 		{"COMETA_RUN_LEASE=soon", "COMETA_RUN_LEASE: \"soon\" is not a duration"},
+		{"COMETA_BROWSER_LOOPBACK_ONLY=perhaps", "COMETA_BROWSER_LOOPBACK_ONLY: \"perhaps\" is not true or false"},
 		{"COMETA_STEP_TIMEOUT_MAX=0s", "COMETA_STEP_TIMEOUT_MAX: 0s is not between"},
 		{"COMETA_ENCRYPTION_PASSPHRASE=abc", "COMETA_ENCRYPTION_PASSPHRASE: must be at least 16"},
 		{"COMETA_BODY_LIMIT=10", "COMETA_BODY_LIMIT: 10 B is not between 1.0 KiB and 1.0 GiB"},
