@@ -21,10 +21,14 @@ type decodeOptions struct {
 }
 
 // decodeBody reads the request's JSON body into v. A body that is not JSON
-// (by Content-Type) is errUnsupportedMedia; malformed JSON, a value of the
-// wrong type or trailing data is errBadRequest naming the field.
+// (by Content-Type) or is compressed is errUnsupportedMedia; malformed
+// JSON, a value of the wrong type or trailing data is errBadRequest naming
+// the field.
 func decodeBody(c *fiber.Ctx, v any, opts decodeOptions) error {
-	body := c.Body()
+	body, err := requestBody(c)
+	if err != nil {
+		return err
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if opts.optional {
 			return nil
@@ -38,6 +42,32 @@ func decodeBody(c *fiber.Ctx, v any, opts decodeOptions) error {
 		return fmt.Errorf("content type %q: send application/json: %w", ct, errUnsupportedMedia)
 	}
 	return decodeJSON(body, v, opts.strict)
+}
+
+// requestBody returns the request's body as it was sent. Every handler
+// reads its body through here, never through fiber's c.Body(): that one
+// inflates gzip, deflate and brotli bodies with no limit, so a few KiB sent
+// would become gigabytes past COMETA_BODY_LIMIT (which fasthttp checks on
+// the bytes received). A body with any Content-Encoding but identity is
+// refused (errUnsupportedMedia naming it) instead of inflated: Cometa's
+// clients send plain JSON.
+func requestBody(c *fiber.Ctx) ([]byte, error) {
+	var refused string
+	c.Request().Header.VisitAll(func(key, value []byte) {
+		if refused != "" || !strings.EqualFold(string(key), fiber.HeaderContentEncoding) {
+			return
+		}
+		for _, coding := range strings.Split(string(value), ",") {
+			if coding = strings.TrimSpace(coding); coding != "" && !strings.EqualFold(coding, "identity") {
+				refused = coding
+				return
+			}
+		}
+	})
+	if refused != "" {
+		return nil, fmt.Errorf("content encoding %q: send the body uncompressed: %w", refused, errUnsupportedMedia)
+	}
+	return c.Request().Body(), nil
 }
 
 // decodeJSON is the body-independent part of decodeBody, also used for

@@ -1,6 +1,7 @@
 package readapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -58,7 +59,11 @@ func pathID(c *fiber.Ctx, name string) (int64, error) {
 // one, else the query parameters (Cometa's GET endpoints take a JSON body,
 // which many HTTP clients cannot send), else nothing when opts.optional.
 func decodeInput(c *fiber.Ctx, v any, opts decodeOptions) error {
-	if len(strings.TrimSpace(string(c.Body()))) > 0 || c.Context().QueryArgs().Len() == 0 {
+	body, err := requestBody(c)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) > 0 || c.Context().QueryArgs().Len() == 0 {
 		return decodeBody(c, v, opts)
 	}
 	return decodeQuery(c, v, opts.strict)

@@ -1,0 +1,78 @@
+package readapi_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cometa-es/cometa/readapi/apitest"
+)
+
+// TestEncodedBodyRefused sends bodies with a Content-Encoding: each is a
+// 415 naming the encoding and appends nothing, however small the
+// compressed body is (a gzip bomb must not be inflated past the body
+// limit), on every way a handler reads a body.
+func TestEncodedBodyRefused(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{BodyLimit: 64 << 10})
+	// Far above the body limit once inflated, a few KiB as sent.
+	inflated := `{"feature_name": "` + strings.Repeat("x", 1<<20) + `", "app_id": 1, "environment_id": 1,
+		"department_id": 1, "steps": {"steps_content": []}}`
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	if _, err := w.Write([]byte(inflated)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	small := gzipped(t, `{"feature_name": "Small", "app_id": 1, "environment_id": 1, "department_id": 1,
+		"steps": {"steps_content": []}}`)
+
+	tests := []struct {
+		name, method, path, encoding string
+		body                         []byte
+	}{
+		{"gzip bomb", post, "/backend/api/features/", "gzip", gz.Bytes()},
+		{"small gzip", post, "/backend/api/features/", "gzip", small},
+		{"upper case", patch, "/backend/api/features/", "GZIP", small},
+		{"deflate", post, "/backend/api/departments/", "deflate", small},
+		{"brotli", post, "/backend/api/departments/", "br", small},
+		{"chained", post, "/backend/api/departments/", "identity, gzip", small},
+		{"GET updateTask", get, "/backend/updateTask/", "gzip", gzipped(t, `{"feature_id": 1}`)},
+		{"body or query", post, "/backend/exectest/", "gzip", gzipped(t, `{"feature_id": 1}`)},
+		{"GET with a body", get, "/backend/exectest/", "gzip", gzipped(t, `{"feature_id": 1}`)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var r *apitest.Response
+			srv.Unchanged(t, tc.name, func() {
+				r = srv.Send(t, apitest.Request{Method: tc.method, Path: tc.path, Token: srv.AdminToken,
+					Body: tc.body, Header: http.Header{"Content-Encoding": {tc.encoding}}})
+			})
+			r.Want(t, http.StatusUnsupportedMediaType)
+			wantError(strings.TrimPrefix(tc.encoding, "identity, "))(t, nil, r)
+		})
+	}
+
+	// identity is no encoding at all.
+	srv.Send(t, apitest.Request{Method: post, Path: "/backend/api/departments/", Token: srv.AdminToken,
+		Body: `{"department_name": "Identity"}`, Header: http.Header{"Content-Encoding": {"identity"}}}).
+		Want(t, http.StatusCreated)
+}
+
+// gzipped is s compressed with gzip.
+func gzipped(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	if _, err := w.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
