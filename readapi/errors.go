@@ -57,17 +57,32 @@ type fieldProblem struct {
 	Error string `json:"error"`
 }
 
+// serverErrorMessages are what a 5xx answer says instead of its cause:
+// the cause of a server-side failure names databases, stores, hosts or SQL
+// (a PostgreSQL error text, "the store is closed"), which is for the
+// operator's log, not for the client.
+var serverErrorMessages = map[int]string{
+	fiber.StatusInternalServerError: "internal server error",
+	fiber.StatusServiceUnavailable: "service unavailable: the event store or the read models " +
+		"cannot serve this request now; try again later",
+}
+
 // ErrorHandler answers every error as JSON in Cometa's shape,
 // {"success": false, "error": "..."}, with the status of its category. A
-// 400 also lists the invalid fields. The cause of a 500 is logged and never
-// sent. It is the fiber app's ErrorHandler, so no text/plain page (not even
-// fiber's own for malformed bodies or unknown routes) reaches a client.
+// 400 also lists the invalid fields. The cause of a 5xx is logged and never
+// sent: the answer carries a generic message for its status. It is the
+// fiber app's ErrorHandler, so no text/plain page (not even fiber's own for
+// malformed bodies or unknown routes) reaches a client.
 func ErrorHandler(logger *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		status, body := errorBody(err)
-		if status == fiber.StatusInternalServerError {
+		switch {
+		case status == fiber.StatusInternalServerError:
 			logger.ErrorContext(c.UserContext(), "request failed",
-				"method", c.Method(), "path", c.Path(), "err", err)
+				"method", c.Method(), "path", c.Path(), "status", status, "err", err)
+		case status >= fiber.StatusInternalServerError:
+			logger.WarnContext(c.UserContext(), "request not served",
+				"method", c.Method(), "path", c.Path(), "status", status, "err", err)
 		}
 		return c.Status(status).JSON(body)
 	}
@@ -98,8 +113,12 @@ func errorBody(err error) (int, fiber.Map) {
 			break
 		}
 	}
-	if status == fiber.StatusInternalServerError {
-		return status, fiber.Map{"success": false, "error": "internal server error"}
+	if status >= fiber.StatusInternalServerError {
+		msg, ok := serverErrorMessages[status]
+		if !ok {
+			msg = serverErrorMessages[fiber.StatusInternalServerError]
+		}
+		return status, fiber.Map{"success": false, "error": msg}
 	}
 
 	body := fiber.Map{"success": false, "error": err.Error()}

@@ -1,0 +1,78 @@
+package readapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/cometa-es/cometa/domain"
+	"github.com/cometa-es/cometa/eventstore"
+	"github.com/cometa-es/cometa/projections"
+	"github.com/cometa-es/cometa/readapi"
+)
+
+// TestServerErrorsHideTheirCause answers errors of every category through
+// ErrorHandler: a 5xx keeps its status but sends a generic message, never
+// the cause (database and store texts), which goes to the log; a 4xx
+// names its problem.
+func TestServerErrorsHideTheirCause(t *testing.T) {
+	t.Parallel()
+	const secret = `ERROR: string too long to represent as jsonb string (SQLSTATE 54000)`
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		// shown says whether the cause reaches the client.
+		shown bool
+	}{
+		{"store unavailable", fmt.Errorf("append to stream \"feature-1\": %s: %w", secret, eventstore.ErrUnavailable), 503, false},
+		{"store closed", fmt.Errorf("wait for run 84: subscription: %s: %w", secret, eventstore.ErrUnavailable), 503, false},
+		{"read model failing", fmt.Errorf("read model features at %s: %w", secret, projections.ErrFailing), 503, false},
+		{"deadline", fmt.Errorf("query %s: %w", secret, context.DeadlineExceeded), 503, false},
+		{"uncategorised", errors.New(secret), 500, false},
+		{"invalid", domain.Invalid("name", "%s", secret), 400, true},
+		{"conflict", fmt.Errorf("%s: %w", secret, domain.ErrConflict), 409, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			app := fiber.New(fiber.Config{ErrorHandler: readapi.ErrorHandler(slog.New(slog.NewTextHandler(&logs, nil)))})
+			app.Get("/", func(*fiber.Ctx) error { return tc.err })
+			resp, err := app.Test(httptest.NewRequest("GET", "/", nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body struct {
+				Success *bool  `json:"success"`
+				Error   string `json:"error"`
+			}
+			if err := json.Unmarshal(raw, &body); err != nil || body.Success == nil || *body.Success || body.Error == "" {
+				t.Fatalf("body %q, want {\"success\": false, \"error\": ...}", raw)
+			}
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if got := strings.Contains(body.Error, "SQLSTATE"); got != tc.shown {
+				t.Errorf("error %q: cause shown %v, want %v", body.Error, got, tc.shown)
+			}
+			if !tc.shown && !strings.Contains(logs.String(), "SQLSTATE") {
+				t.Errorf("the cause of a %d is not logged; log %q", tc.status, logs.String())
+			}
+		})
+	}
+}
