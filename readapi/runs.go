@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -159,6 +160,11 @@ func (h *runAPI) killTaskPID(c *fiber.Ctx) error {
 	pid, err := pathID(c, "pid")
 	if err != nil {
 		return err
+	}
+	// The read model keeps pids as PostgreSQL integers, as the kernel
+	// hands them out (Linux's pid_max is at most 2^22).
+	if pid > math.MaxInt32 {
+		return domain.Invalid("pid", "must be a process id (1 to %d), got %d", math.MaxInt32, pid)
 	}
 	ctx := c.UserContext()
 	if err := h.catchUp(ctx, "runs"); err != nil {
