@@ -64,6 +64,9 @@ func TestHugeNumbersAreClientErrors(t *testing.T) {
 		{get, "/backend/api/departments/{n}/audit/", "", lenient}, // SUPERUSER: an empty audit
 		{get, "/backend/api/events/?after={n}", "", lenient},
 		{get, "/backend/api/events/?department_id={n}", "", lenient},
+		{get, "/backend/api/events/?size={n}", "", lenient}, // capped
+		{get, "/backend/api/events/?after=9223372036854775807&size={n}", "", lenient},
+		{get, "/backend/api/departments/1/audit/?after={n}&size={n}", "", lenient},
 		{get, "/backend/api/feature_results/{n}/events/", "", false},
 		{get, "/backend/api/features/{n}/", "", false},
 		{del, "/backend/api/features/{n}/", "", false},

@@ -1,6 +1,7 @@
 package readapi
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,8 +21,15 @@ type pageRequest struct {
 	page, size int
 }
 
-// offset is the number of rows before the page.
-func (p pageRequest) offset() int { return (p.page - 1) * p.size }
+// offset is the number of rows before the page. A page so far past the end
+// that the product overflows gets the largest offset instead, which is
+// still past every row: an empty page, never a negative OFFSET.
+func (p pageRequest) offset() int {
+	if p.page-1 > math.MaxInt/p.size {
+		return math.MaxInt
+	}
+	return (p.page - 1) * p.size
+}
 
 // readPage reads ?page= and ?size=; a value that is not a positive integer
 // is a 400 naming it. A size above the maximum is capped, as in Cometa.
@@ -52,7 +60,7 @@ func pageBody[T any](c *fiber.Ctx, p pageRequest, count int, results []T) fiber.
 		results = []T{}
 	}
 	link := func(page int) any {
-		if page < 1 || (page-1)*p.size >= count {
+		if page < 1 || (pageRequest{page: page, size: p.size}).offset() >= count {
 			return nil
 		}
 		args := fiber.AcquireArgs()
@@ -61,5 +69,9 @@ func pageBody[T any](c *fiber.Ctx, p pageRequest, count int, results []T) fiber.
 		args.Set("page", strconv.Itoa(page))
 		return c.BaseURL() + c.Path() + "?" + args.String()
 	}
-	return fiber.Map{"count": count, "next": link(p.page + 1), "previous": link(p.page - 1), "results": results}
+	var next any
+	if p.page < math.MaxInt {
+		next = link(p.page + 1)
+	}
+	return fiber.Map{"count": count, "next": next, "previous": link(p.page - 1), "results": results}
 }
