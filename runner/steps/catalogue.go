@@ -90,6 +90,10 @@ type definition struct {
 	raw bool
 	// noScreenshot steps never take a screenshot (the browser is gone).
 	noScreenshot bool
+	// checks validate parameter values by name: Validate runs them on the
+	// values as written (as far as they hold no variables), the executor
+	// on the substituted values before the handler runs.
+	checks map[string]check
 
 	re      *regexp.Regexp
 	names   []string
@@ -209,11 +213,32 @@ func (c *Catalogue) Match(content string) (Match, error) {
 	return out, nil
 }
 
-// Validate reports whether content is a known step. For an unknown one the
-// error is an *UnknownStepError naming the closest step.
+// Validate reports whether content is a known step whose values it can
+// run. For an unknown one the error is an *UnknownStepError naming the
+// closest step; for a value the step refuses (a URL that is not http or
+// https, a number out of range) it is one *ValueError per value. Values
+// holding variables ($NAME, %index, #today) are checked only as far as
+// they are literal: the rest is checked when the step runs.
 func (c *Catalogue) Validate(content string) error {
-	_, err := c.Match(content)
-	return err
+	m, err := c.Match(content)
+	if err != nil {
+		return err
+	}
+	return checkValues(m, m.valuesWithDocstring(), true)
+}
+
+// valuesWithDocstring is Values with the docstring in the parameter it
+// replaces, as the executor passes them.
+func (m Match) valuesWithDocstring() map[string]string {
+	if m.def.docstring == "" || m.Docstring == "" {
+		return m.Values
+	}
+	out := make(map[string]string, len(m.Values)+1)
+	for k, v := range m.Values {
+		out[k] = v
+	}
+	out[m.def.docstring] = m.Docstring
+	return out
 }
 
 // Closest returns the pattern most similar to sentence: quoted values are

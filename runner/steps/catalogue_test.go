@@ -43,6 +43,9 @@ func TestCatalogueExamplesMatch(t *testing.T) {
 		if m.Pattern != a.Name {
 			t.Errorf("example %q matched %q, want %q", ex, m.Pattern, a.Name)
 		}
+		if err := c.Validate(ex); err != nil {
+			t.Errorf("example %q does not validate: %v", ex, err)
+		}
 	}
 }
 
@@ -147,8 +150,48 @@ func TestUnknownStepsGiveTheClosest(t *testing.T) {
 			t.Errorf("error %q does not name the closest step", err)
 		}
 	}
-	if err := c.Validate(`Goto URL "x"`); err != nil {
+	if err := c.Validate(`Goto URL "https://example.org/"`); err != nil {
 		t.Fatalf("Validate of a known step: %v", err)
+	}
+}
+
+// Validate refuses values a step can never run with; values holding
+// variables are checked as far as they are literal.
+func TestValidateValues(t *testing.T) {
+	t.Parallel()
+	c := steps.NewCatalogue()
+	valid := []string{
+		`Goto URL "https://example.org/a?b=%20c"`,
+		`StartBrowser and call URL "http://127.0.0.1:8080/"`,
+		`Goto URL "$BASE_URL/login"`,
+		`Goto URL "https://$HOST/"`,
+		`Goto URL "http%index"`,
+		`StartBrowser and call URL "${URL}" with javascript`,
+	}
+	for _, s := range valid {
+		if err := c.Validate(s); err != nil {
+			t.Errorf("Validate(%q): %v", s, err)
+		}
+	}
+	invalid := []struct{ sentence, want string }{
+		{`StartBrowser and call URL "file:///root/.cometa/encryption-passphrase"`,
+			`the URL "file:///root/.cometa/encryption-passphrase" has scheme "file": only http and https URLs can be opened`},
+		{`Goto URL "file:///$DATA_DIR/encryption-passphrase"`, `has scheme "file"`},
+		{`Goto URL "view-source:$URL"`, `has scheme "view-source"`},
+		{`Goto URL "about:blank"`, `has scheme "about"`},
+		{`Goto URL "x"`, `the URL "x" is not absolute`},
+		{`StartBrowser and call URL "javascript:alert(1)" with javascript`, `has scheme "javascript"`},
+	}
+	for _, tc := range invalid {
+		err := c.Validate(tc.sentence)
+		var ve *steps.ValueError
+		if !errors.Is(err, steps.ErrInvalidValue) || !errors.As(err, &ve) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%q) = %v, want a ValueError with %q", tc.sentence, err, tc.want)
+			continue
+		}
+		if ve.Sentence != tc.sentence || ve.Name == "" {
+			t.Errorf("Validate(%q): %+v", tc.sentence, ve)
+		}
 	}
 }
 

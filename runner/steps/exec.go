@@ -232,7 +232,8 @@ func (r *runState) exec(ctx context.Context, i int) (x *stepRun, ok bool, err er
 	return x, false, nil
 }
 
-// prepare substitutes variables in the step's values and docstring.
+// prepare substitutes variables in the step's values and docstring and
+// checks the values the step's definition checks.
 func (r *runState) prepare(x *stepRun) error {
 	d := x.match.def
 	x.args = make(map[string]string, len(x.match.Values)+1)
@@ -264,7 +265,7 @@ func (r *runState) prepare(x *stepRun) error {
 		}
 		x.args[d.docstring] = out
 	}
-	return nil
+	return checkValues(x.match, x.args, false)
 }
 
 // errHandlerStuck: a handler did not return after its context ended. The

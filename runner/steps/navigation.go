@@ -12,11 +12,11 @@ import (
 
 func navigationSteps() []definition {
 	return []definition{
-		{pattern: `StartBrowser and call URL "{url}"`, run: stepGoto,
+		{pattern: `StartBrowser and call URL "{url}"`, run: stepGoto, checks: urlCheck,
 			description: `Opens the URL in the browser and waits until the page has loaded.<br>Example: StartBrowser and call URL "https://example.org/"`},
-		{pattern: `StartBrowser and call URL "{url}" with javascript`, run: stepGotoJS,
+		{pattern: `StartBrowser and call URL "{url}" with javascript`, run: stepGotoJS, checks: urlCheck,
 			description: `Opens the URL by setting window.location from the current page, then waits for the load.<br>Example: StartBrowser and call URL "https://example.org/" with javascript`},
-		{pattern: `Goto URL "{url}"`, run: stepGoto,
+		{pattern: `Goto URL "{url}"`, run: stepGoto, checks: urlCheck,
 			description: `Navigates to the URL and waits until the page has loaded.<br>Example: Goto URL "https://example.org/login"`},
 		{pattern: `Reload page`, run: stepReload,
 			description: `Reloads the current page and waits for it to load.<br>Example: Reload page`},
@@ -35,11 +35,12 @@ func navigationSteps() []definition {
 	}
 }
 
+// urlCheck is the check of every step that opens a URL: http and https
+// only (see checkURL).
+var urlCheck = map[string]check{"url": checkURL}
+
 func stepGoto(ctx context.Context, x *stepRun) error {
 	url := strings.TrimSpace(x.arg("url"))
-	if url == "" {
-		return failf("the URL is empty")
-	}
 	p, err := x.s.windows.page(ctx)
 	if err != nil {
 		return err
@@ -57,9 +58,6 @@ func stepGoto(ctx context.Context, x *stepRun) error {
 
 func stepGotoJS(ctx context.Context, x *stepRun) error {
 	url := strings.TrimSpace(x.arg("url"))
-	if url == "" {
-		return failf("the URL is empty")
-	}
 	p, err := x.s.windows.page(ctx)
 	if err != nil {
 		return err

@@ -1,11 +1,15 @@
 package steps_test
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cometa-es/cometa/runner/steps"
+	"github.com/cometa-es/cometa/runner/variables"
 )
 
 func TestNavigation(t *testing.T) {
@@ -73,4 +77,58 @@ func TestNavigationFailures(t *testing.T) {
 	if !strings.Contains(msg, `"wide"`) {
 		t.Fatalf("resize: %q", msg)
 	}
+}
+
+// Navigation steps open http and https URLs only: a feature must not read
+// the runner's files (the encryption passphrase in its data folder), the
+// browser's own pages or run script through a URL.
+func TestNavigationOpensOnlyHTTP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	secret := filepath.Join(t.TempDir(), "encryption-passphrase")
+	if err := os.WriteFile(secret, []byte("the-secret-passphrase"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		url, want string
+	}{
+		{"file://" + secret, `has scheme "file"`},
+		{"FILE://" + secret, `has scheme "file"`},
+		{" file://" + secret, `has scheme "file"`},
+		{"view-source:file://" + secret, `has scheme "view-source"`},
+		{"chrome://version", `has scheme "chrome"`},
+		{"about:blank", `has scheme "about"`},
+		{"data:text/html,<p>hi</p>", `has scheme "data"`},
+		{"javascript:document.title='x'", `has scheme "javascript"`},
+		{"ftp://127.0.0.1/x", `has scheme "ftp"`},
+		{"second.html", "is not absolute"},
+		{"//127.0.0.1/second.html", "is not absolute"},
+		{"http:///second.html", "has no host"},
+		{"", "the URL is empty"},
+	}
+	for _, tc := range tests {
+		for _, pattern := range []string{`StartBrowser and call URL "%s"`, `Goto URL "%s"`,
+			`StartBrowser and call URL "%s" with javascript`} {
+			step := fmt.Sprintf(pattern, tc.url)
+			sum, results, err := e.run([]steps.Step{st(step),
+				st(`Save selector "body" value to environment variable "stolen"`)})
+			if err != nil {
+				t.Fatalf("%s: Run: %v", step, err)
+			}
+			if sum.Status != steps.StatusFailed || len(results) != 1 || results[0].Status != steps.StatusFailed ||
+				!strings.Contains(results[0].Error, tc.want) {
+				t.Errorf("%s: %+v, want the step failed with %q", step, results, tc.want)
+			}
+		}
+	}
+	// A variable is checked once substituted.
+	_, results, err := e.run([]steps.Step{st(`Goto URL "$TARGET"`)},
+		variables.Variable{Name: "TARGET", Value: "file://" + secret})
+	if err != nil || len(results) != 1 || !strings.Contains(results[0].Error, `has scheme "file"`) {
+		t.Errorf("a file URL in a variable: %v %+v", err, results)
+	}
+	if got := e.sink.get("stolen"); got != "" {
+		t.Fatalf("a page saved %q", got)
+	}
+	e.mustPass(st(`Goto URL "`+e.page("second.html")+`"`), st(`I can see "second page" on page`))
 }

@@ -173,3 +173,39 @@ func TestReferences(t *testing.T) {
 		t.Fatalf("References = %v, want %v", got, want)
 	}
 }
+
+func TestLiteral(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		text, prefix string
+		whole        bool
+	}{
+		{"https://example.org/a?b=%20c", "https://example.org/a?b=%20c", true},
+		{"price $$5 and $5", "price $5 and $5", true},
+		{"${ not a name", "${ not a name", true},
+		{"file:///$DATA/secret", "file:///", false},
+		{"${HOST}/login", "", false},
+		{"%index", "", false},
+		{"item %index of 3", "item ", false},
+		{"100%", "100%", true},
+		{"on #today;%d", "on ", false},
+		{encrypt("https://x"), "", false},
+		{"", "", true},
+	}
+	for _, tc := range tests {
+		prefix, whole := variables.Literal(tc.text)
+		if prefix != tc.prefix || whole != tc.whole {
+			t.Errorf("Literal(%q) = %q, %v, want %q, %v", tc.text, prefix, whole, tc.prefix, tc.whole)
+		}
+	}
+	// Whatever Literal calls whole, Expand leaves as Literal says.
+	s := newSet()
+	for _, tc := range tests {
+		if !tc.whole {
+			continue
+		}
+		if got, err := s.Expand(tc.text, variables.Strict); err != nil || got != tc.prefix {
+			t.Errorf("Expand(%q) = %q, %v; Literal said %q", tc.text, got, err, tc.prefix)
+		}
+	}
+}

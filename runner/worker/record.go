@@ -66,9 +66,11 @@ func (r *recorder) outcome(status, reason string, notReached int) outcome {
 }
 
 // checkSteps refuses, before any browser starts, a step list that the
-// catalogue cannot execute (a feature saved before the catalogue changed):
-// each unknown step is recorded as a failed step naming the closest known
-// one, and the result fails. bad is false when every step is known.
+// catalogue cannot execute (a feature saved before the catalogue or its
+// checks changed): each unknown step is recorded as a failed step naming
+// the closest known one, each step with a value it refuses (a file: URL)
+// as a failed step naming the value, and the result fails. bad is false
+// when every step can run.
 func (r *recorder) checkSteps(ctx context.Context) (outcome, bool) {
 	cat := r.w.d.Catalogue
 	var unknown []string
@@ -87,7 +89,7 @@ func (r *recorder) checkSteps(ctx context.Context) (outcome, bool) {
 		}
 	}
 	if len(unknown) > 0 {
-		reason := fmt.Sprintf("the runner does not know %d of the feature's steps: %s", len(unknown),
+		reason := fmt.Sprintf("the runner cannot run %d of the feature's steps: %s", len(unknown),
 			strings.Join(unknown, "; "))
 		return r.outcome(eventschemas.StatusFailed, reason, len(r.req.Steps)-len(unknown)), true
 	}

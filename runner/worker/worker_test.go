@@ -220,6 +220,17 @@ func TestBadInput(t *testing.T) {
 				{StepID: "a", Keyword: "Given", Content: start.Content, Enabled: true, Timeout: 60},
 				{StepID: "b", Keyword: "Then", Content: `I teleport to "Mars"`, Enabled: true, Timeout: 60},
 			}}}))
+	// A feature saved before navigation steps refused file: URLs.
+	oldFile := int64(901)
+	w.sync(w.h.Append(fmt.Sprintf("feature-%d", oldFile), &eventschemas.FeatureCreated{FeatureID: oldFile, CreatedBy: 5},
+		&eventschemas.FeatureSaved{FeatureID: oldFile, Version: 1, Definition: feature.Definition{
+			FeatureName: "Old file", AppID: 1, EnvironmentID: 2, DepartmentID: 3,
+			Steps: []eventschemas.FeatureStep{
+				{StepID: "a", Keyword: "Given", Content: `StartBrowser and call URL "file:///etc/passwd"`,
+					Enabled: true, Timeout: 60},
+				{StepID: "b", Keyword: "Then", Content: `Save selector "body" value to environment variable "x"`,
+					Enabled: true, Timeout: 60},
+			}}}))
 
 	var oldResult int64
 	for _, tc := range []struct {
@@ -229,6 +240,7 @@ func TestBadInput(t *testing.T) {
 		errText string
 	}{
 		{"unknown step", old, 1, `unknown step: I teleport to "Mars"`},
+		{"file URL", oldFile, 1, `the URL "file:///etc/passwd" has scheme "file"`},
 		{"missing element", w.feature("Missing element", start,
 			timed(`I can click on element with css selector "#nope"`, 2)), 2, "#nope"},
 		{"javascript error", w.feature("JS error", start,
@@ -239,6 +251,9 @@ func TestBadInput(t *testing.T) {
 		result, status := w.runOnce(tc.feature)
 		if tc.feature == old {
 			oldResult = result
+		}
+		if tc.feature == oldFile && containsType(w.events(result), eventschemas.TypeResultStarted) {
+			t.Error("a browser started for a feature opening a file: URL")
 		}
 		steps := w.stepsOf(result)
 		if status != eventschemas.StatusFailed || len(steps) < tc.failing {
