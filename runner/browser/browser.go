@@ -5,6 +5,7 @@
 // its CDP websocket URL. Close is the only way out: after it returns nil no
 // process of a local browser is alive and its temporary folders are gone,
 // whether the run succeeded, failed, timed out, crashed or was killed.
+// While connected, a Browser refuses every file: URL (see guardFiles).
 package browser
 
 import (
@@ -114,6 +115,9 @@ type Browser struct {
 	remote  bool
 	context proto.BrowserBrowserContextID
 
+	// stopGuard ends the refusal of file: URLs (see guardFiles).
+	stopGuard func()
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -191,6 +195,10 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 		return nil, err
 	}
 	b.rod, b.ws, b.url = rb, ws, url
+	if b.stopGuard, err = guardFiles(ctx, rb); err != nil {
+		_ = b.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("launch %q: %w: %w", opts.Bin, ErrStart, err)
+	}
 	b.log.DebugContext(ctx, "browser started", "pid", b.pid, "dir", dir)
 	return b, nil
 }
@@ -213,17 +221,24 @@ func Connect(ctx context.Context, wsURL string, opts Options) (*Browser, error) 
 		_ = ws.Close()
 		return nil, fmt.Errorf("connect to %q: create browser context: %w: %w", wsURL, ErrStart, err)
 	}
+	stopGuard, err := guardFiles(ctx, rb)
+	if err != nil {
+		_ = proto.TargetDisposeBrowserContext{BrowserContextID: inc.BrowserContextID}.Call(rb.Context(ctx))
+		_ = ws.Close()
+		return nil, fmt.Errorf("connect to %q: %w: %w", wsURL, ErrStart, err)
+	}
 	return &Browser{
-		rod:     inc.Context(rb.GetContext()),
-		ws:      ws,
-		url:     wsURL,
-		log:     opts.Logger,
-		width:   opts.Width,
-		height:  opts.Height,
-		exited:  make(chan struct{}),
-		stop:    make(chan struct{}),
-		remote:  true,
-		context: inc.BrowserContextID,
+		stopGuard: stopGuard,
+		rod:       inc.Context(rb.GetContext()),
+		ws:        ws,
+		url:       wsURL,
+		log:       opts.Logger,
+		width:     opts.Width,
+		height:    opts.Height,
+		exited:    make(chan struct{}),
+		stop:      make(chan struct{}),
+		remote:    true,
+		context:   inc.BrowserContextID,
 	}, nil
 }
 
@@ -284,6 +299,7 @@ func (b *Browser) closeRemote(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	err := proto.TargetDisposeBrowserContext{BrowserContextID: b.context}.Call(b.rod.Context(ctx))
+	b.stopGuard()
 	_ = b.ws.Close()
 	close(b.stop)
 	if err != nil {
@@ -354,6 +370,9 @@ func (b *Browser) closeLocal(ctx context.Context) error {
 		if err := b.waitGone(ctx); err != nil {
 			return err
 		}
+	}
+	if b.stopGuard != nil {
+		b.stopGuard()
 	}
 	if b.ws != nil {
 		_ = b.ws.Close()

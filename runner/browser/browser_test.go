@@ -7,10 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/go-rod/rod"
+	"github.com/go-rod/rod/lib/launcher"
 	"github.com/go-rod/rod/lib/proto"
 
 	"github.com/cometa-es/cometa/runner/browser"
@@ -266,4 +270,71 @@ func TestLaunchSweepsStaleFolders(t *testing.T) {
 		t.Fatalf("a live browser's folder was removed: %v", err)
 	}
 	openPage(t, first, servePage(t))
+}
+
+// rawChromium starts a Chromium outside this package, as a remote browser
+// runs, and returns its CDP websocket URL.
+func rawChromium(t *testing.T) string {
+	t.Helper()
+	l := launcher.New().Bin(browser.DefaultBin).Headless(true).NoSandbox(true).Leakless(false).
+		UserDataDir(t.TempDir()).Set("host-resolver-rules", browser.LoopbackOnly)
+	url, err := l.Context(testContext(t)).Launch()
+	if err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	t.Cleanup(func() {
+		l.Kill()
+		l.Cleanup()
+	})
+	return url
+}
+
+// No page of a browser, local or remote, gets file: content, whoever asks
+// for it: the runner's files (its encryption passphrase) stay unreadable
+// even through a CDP call that no step makes.
+func TestFileURLsRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "encryption-passphrase")
+	if err := os.WriteFile(secret, []byte("the-secret-passphrase"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	local, _ := launch(t)
+	remote, err := browser.Connect(testContext(t), rawChromium(t), browser.Options{})
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { _ = remote.Close(context.Background()) })
+
+	for name, b := range map[string]*browser.Browser{"local": local, "remote": remote} {
+		ctx := testContext(t)
+		page, err := b.Rod().Context(ctx).Page(proto.TargetCreateTarget{})
+		if err != nil {
+			t.Fatalf("%s: Page: %v", name, err)
+		}
+		for u, shown := range map[string]string{
+			"file://" + secret:             "the-secret",
+			"view-source:file://" + secret: "the-secret",
+			"file://" + dir + "/":          "encryption-passphrase", // a listing of the folder
+		} {
+			err := page.Navigate(u)
+			var nav *rod.NavigationError
+			if !errors.As(err, &nav) || !strings.Contains(nav.Reason, "ERR_ACCESS_DENIED") {
+				t.Errorf("%s: navigate to %s: %v, want access denied", name, u, err)
+			}
+			text, err := page.Eval(`() => document.documentElement.outerHTML`)
+			if err != nil {
+				t.Fatalf("%s: read the page: %v", name, err)
+			}
+			if strings.Contains(text.Value.Str(), shown) {
+				t.Errorf("%s: %s shows %q", name, u, shown)
+			}
+		}
+		if _, err := b.Rod().Context(ctx).Page(proto.TargetCreateTarget{URL: "file://" + secret}); err == nil ||
+			!strings.Contains(err.Error(), "ERR_ACCESS_DENIED") {
+			t.Errorf("%s: a window opened on the file: %v, want access denied", name, err)
+		}
+		// The browser still opens http pages.
+		openPage(t, b, servePage(t))
+	}
 }
