@@ -167,6 +167,8 @@ func TestValidateValues(t *testing.T) {
 		`Goto URL "https://$HOST/"`,
 		`Goto URL "http%index"`,
 		`StartBrowser and call URL "${URL}" with javascript`,
+		`Upload a file by clicking on "#f" using file "a.txt;docs/b.pdf"`,
+		`Upload a file by clicking on "#f" using file "a.txt;../$NAME"`,
 	}
 	for _, s := range valid {
 		if err := c.Validate(s); err != nil {
@@ -181,6 +183,9 @@ func TestValidateValues(t *testing.T) {
 		{`Goto URL "about:blank"`, `has scheme "about"`},
 		{`Goto URL "x"`, `the URL "x" is not absolute`},
 		{`StartBrowser and call URL "javascript:alert(1)" with javascript`, `has scheme "javascript"`},
+		{`Upload a file by clicking on "#f" using file "/etc/passwd"`, `file "/etc/passwd" is outside the uploads folder`},
+		{`Upload a file by clicking on "#f" using file "a.txt;../../data/x;$F"`, `file "../../data/x" is outside`},
+		{`Upload a file by clicking on "#f" using file " ; "`, `no file given`},
 	}
 	for _, tc := range invalid {
 		err := c.Validate(tc.sentence)

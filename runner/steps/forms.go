@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,6 +35,7 @@ func formSteps() []definition {
 		{pattern: `Disable checkbox "{selector}"`, run: checkboxStep(false),
 			description: `Unticks the checkbox unless it is unticked.<br>Example: Disable checkbox "#newsletter"`},
 		{pattern: `Upload a file by clicking on "{file_input_selector}" using file "{filename}"`, run: stepUpload,
+			checks:      map[string]check{"filename": checkUploadNames},
 			description: `Puts files from the uploads folder into the file input; several files are separated by ";".<br>Example: Upload a file by clicking on "input[type=file]" using file "invoice.pdf"`},
 	}
 }
@@ -307,27 +309,32 @@ func waitChecked(ctx context.Context, el *rod.Element, want bool, d time.Duratio
 	return nil
 }
 
-// stepUpload sets files of the uploads folder on a file input.
+// stepUpload sets files of the uploads folder on a file input. A page can
+// read what it is given, so every file must resolve inside the folder:
+// names are relative without "..", and a symbolic link (of the file or of
+// a folder on its way) must not lead out of it. The browser gets the
+// resolved path, so a link swapped after the check cannot redirect it.
 //
 // TODO(runner): the paths are given to the browser as they are, so with a
 // remote browser the files must exist on its machine; they are not sent.
 func stepUpload(ctx context.Context, x *stepRun) error {
-	dir := x.s.opts.UploadsDir
-	if dir == "" {
+	if x.s.opts.UploadsDir == "" {
 		return failf("no uploads folder is configured for this runner")
 	}
+	root, err := realPath(x.s.opts.UploadsDir)
+	if err != nil {
+		return failf("the uploads folder cannot be read: %v", err)
+	}
 	var paths []string
-	for _, name := range strings.Split(x.arg("filename"), ";") {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			continue
+	for _, name := range uploadNames(x.arg("filename")) {
+		path, err := realPath(filepath.Join(root, filepath.Clean(name)))
+		if err != nil {
+			return failf("file %q is not in the uploads folder", name)
 		}
-		clean := filepath.Clean(name)
-		if filepath.IsAbs(name) || clean == ".." || strings.HasPrefix(clean, "../") {
+		if rel, err := filepath.Rel(root, path); err != nil || !filepath.IsLocal(rel) {
 			return failf("file %q is outside the uploads folder", name)
 		}
-		path := filepath.Join(dir, clean)
-		if st, err := os.Stat(path); err != nil || st.IsDir() {
+		if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
 			return failf("file %q is not in the uploads folder", name)
 		}
 		paths = append(paths, path)
@@ -346,4 +353,43 @@ func stepUpload(ctx context.Context, x *stepRun) error {
 		}
 		return true, el.SetFiles(paths)
 	})
+}
+
+// uploadNames splits the ";"-separated file names of an upload step.
+func uploadNames(list string) []string {
+	var out []string
+	for _, name := range strings.Split(list, ";") {
+		if name = strings.TrimSpace(name); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// checkUploadNames refuses names that cannot be in the uploads folder
+// whatever it holds: absolute paths and paths climbing out with "..". Of
+// a beginning it judges the names it holds whole.
+func checkUploadNames(list string, whole bool) string {
+	names := uploadNames(list)
+	if !whole && len(names) > 0 && !strings.HasSuffix(strings.TrimSpace(list), ";") {
+		names = names[:len(names)-1] // the last name goes on in a variable
+	}
+	for _, name := range names {
+		if !filepath.IsLocal(name) {
+			return fmt.Sprintf("file %q is outside the uploads folder", name)
+		}
+	}
+	if whole && len(names) == 0 {
+		return "no file given"
+	}
+	return ""
+}
+
+// realPath is path made absolute with every symbolic link resolved.
+func realPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
 }

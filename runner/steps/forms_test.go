@@ -1,6 +1,8 @@
 package steps_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -85,4 +87,41 @@ func TestUploadWithoutFolder(t *testing.T) {
 	if !strings.Contains(msg, "no uploads folder") {
 		t.Fatalf("upload without folder: %q", msg)
 	}
+}
+
+// An upload gives the page only files inside the uploads folder: a
+// symbolic link leading out of it (to the runner's data folder, say) is
+// refused like a path with "..", while a link within the folder works.
+func TestUploadStaysInsideFolder(t *testing.T) {
+	t.Parallel()
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "encryption-passphrase")
+	uploads := t.TempDir()
+	for path, data := range map[string]string{secret: "the-secret", filepath.Join(uploads, "ok.txt"): "ok"} {
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{"passphrase.txt": secret, "data": outside, "alias.txt": "ok.txt"} {
+		if err := os.Symlink(target, filepath.Join(uploads, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEnv(t, func(o *steps.Options) { o.UploadsDir = uploads })
+	e.mustPass(st(`Goto URL "` + e.page("forms.html") + `"`))
+	for name, want := range map[string]string{
+		"passphrase.txt":             `file "passphrase.txt" is outside the uploads folder`,
+		"data/encryption-passphrase": `file "data/encryption-passphrase" is outside the uploads folder`,
+		"ok.txt;passphrase.txt":      `file "passphrase.txt" is outside the uploads folder`,
+		"data":                       `file "data" is outside the uploads folder`,
+		"sub/../../x":                `file "sub/../../x" is outside the uploads folder`,
+	} {
+		msg := e.mustFail(st(`Upload a file by clicking on "#file" using file "` + name + `"`))
+		if msg != want {
+			t.Errorf("upload %q: %q, want %q", name, msg, want)
+		}
+	}
+	e.mustPass(js(`return document.getElementById('file').files.length`, "0")...)
+	e.mustPass(st(`Upload a file by clicking on "#file" using file "ok.txt;alias.txt"`),
+		st(`Check if "#files" contains "ok.txt,ok.txt" in JS property "innerText"`))
 }
