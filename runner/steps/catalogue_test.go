@@ -169,6 +169,16 @@ func TestValidateValues(t *testing.T) {
 		`StartBrowser and call URL "${URL}" with javascript`,
 		`Upload a file by clicking on "#f" using file "a.txt;docs/b.pdf"`,
 		`Upload a file by clicking on "#f" using file "a.txt;../$NAME"`,
+		`Loop "0" times starting at "-3" and do`,
+		`Loop "10000" times starting at "1" and do`,
+		`Loop "%count" times starting at "$START" and do`,
+		`I sleep "0.5" seconds`,
+		`I can sleep "$WAIT" seconds`,
+		`If "$A" "$CONDITION" "b"`,
+		`If "%index" ">=" "2"`,
+		`I resize the browser to "1280" x "$HEIGHT"`,
+		`Scroll to "-20.5"px`,
+		`Generate random "EMAIL" and store in "E"`,
 	}
 	for _, s := range valid {
 		if err := c.Validate(s); err != nil {
@@ -186,6 +196,19 @@ func TestValidateValues(t *testing.T) {
 		{`Upload a file by clicking on "#f" using file "/etc/passwd"`, `file "/etc/passwd" is outside the uploads folder`},
 		{`Upload a file by clicking on "#f" using file "a.txt;../../data/x;$F"`, `file "../../data/x" is outside`},
 		{`Upload a file by clicking on "#f" using file " ; "`, `no file given`},
+		{`Loop "-5" times starting at "1" and do`, `the loop count -5 is not between 0 and 10000`},
+		{`Loop "999999999999" times starting at "0" and do`, `the loop count 999999999999 is not between 0 and 10000`},
+		{`Loop "3" times starting at "first" and do`, `the loop start "first" is not a whole number`},
+		{`I sleep "abc" seconds`, `"abc" is not a number of seconds`},
+		{`I can sleep "-1" seconds`, `"-1" is not a number of seconds`},
+		{`I sleep "NaN" seconds`, `"NaN" is not a number of seconds`},
+		{`I sleep "99999" seconds`, `a sleep of 99999 seconds is longer than the longest step timeout (7200 seconds)`},
+		{`I resize the browser to "0" x "600"`, `width "0" is not a number of pixels from 1 to 10000`},
+		{`I can resize the browser to "800" x "tall"`, `height "tall" is not a number of pixels from 1 to 10000`},
+		{`Scroll to "far"px`, `amount "far" is not a number of pixels`},
+		{`If "a" "equal" "b"`, `unknown condition "equal": use one of equals, not equals`},
+		{`Create a string of random "0" numbers and save to "PIN"`, `the number of digits 0 is not between 1 and 1000`},
+		{`Generate random "colour" and store in "C"`, `unknown kind "colour"`},
 	}
 	for _, tc := range invalid {
 		err := c.Validate(tc.sentence)

@@ -10,6 +10,7 @@ import (
 func controlSteps() []definition {
 	return []definition{
 		{pattern: `Loop "{x}" times starting at "{index}" and do`, kind: kindLoop, run: stepLoop,
+			checks:      map[string]check{"x": wholeIn("the loop count", 0, maxIterations), "index": anyWhole("the loop start")},
 			description: `Runs the steps up to End Loop x times; %index counts from the start value.<br>Example: Loop "3" times starting at "1" and do`},
 		{pattern: `End Loop`, kind: kindEndLoop,
 			description: `Ends the steps of a Loop.<br>Example: End Loop`},
@@ -18,6 +19,7 @@ func controlSteps() []definition {
 		{pattern: `Continue Loop`, kind: kindContinueLoop,
 			description: `Goes on with the next iteration of the current Loop.<br>Example: Continue Loop`},
 		{pattern: `If "{value1}" "{condition}" "{value2}"`, kind: kindIf, run: stepIf,
+			checks:      map[string]check{"condition": oneOf("condition", false, conditions...)},
 			description: `Runs the steps up to Else or End If only when the condition holds: equals, not equals, contains, not contains (text) or >=, <=, ==, !=, >, < (numbers); the others are Skipped.<br>Example: If "$ENV" "equals" "staging"`},
 		{pattern: `Else`, kind: kindElse,
 			description: `Starts the steps that run when the If condition does not hold.<br>Example: Else`},
@@ -30,8 +32,10 @@ func controlSteps() []definition {
 		{pattern: `Define Custom Error Message for next step: "{error_message}"`, run: stepCustomError,
 			description: `When the next step fails, its error is this message.<br>Example: Define Custom Error Message for next step: "The login page did not open"`},
 		{pattern: `I sleep "{sleeptime}" seconds`, run: stepSleep,
+			checks:      map[string]check{"sleeptime": checkSleep},
 			description: `Waits the number of seconds (the step's timeout must be longer).<br>Example: I sleep "2" seconds`},
 		{pattern: `I can sleep "{sleeptime}" seconds`, run: stepSleep,
+			checks:      map[string]check{"sleeptime": checkSleep},
 			description: `Waits the number of seconds (the step's timeout must be longer).<br>Example: I can sleep "0.5" seconds`},
 		{pattern: `#{comment}`, kind: kindComment, raw: true,
 			description: `A comment; does nothing.<br>Example: #log in first`},
@@ -66,6 +70,9 @@ func stepLoop(_ context.Context, x *stepRun) error {
 	x.loopCount, x.loopStart = n, start
 	return nil
 }
+
+// conditions are the conditions of If: text comparisons, then numeric.
+var conditions = []string{"equals", "not equals", "contains", "not contains", ">=", "<=", ">", "<", "==", "!="}
 
 func stepIf(_ context.Context, x *stepRun) error {
 	a, cond, b := x.arg("value1"), strings.TrimSpace(x.arg("condition")), x.arg("value2")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cometa-es/cometa/runner/steps"
+	"github.com/cometa-es/cometa/runner/variables"
 )
 
 // brief is a compact view of results: "seq:status:name".
@@ -166,5 +167,21 @@ func TestRejectedBeforeRunning(t *testing.T) {
 	}
 	if sum.Total != 2 || sum.Fails != 1 || sum.Skipped != 1 {
 		t.Fatalf("summary %+v", sum)
+	}
+	// Values from variables are checked once substituted, as Validate
+	// checks literal ones.
+	for _, tc := range []struct{ step, value, want string }{
+		{`Loop "$N" times starting at "1" and do`, "-5", "the loop count -5 is not between 0 and 10000"},
+		{`Loop "$N" times starting at "1" and do`, "999999999999", "the loop count 999999999999 is not between 0 and 10000"},
+		{`I sleep "$N" seconds`, "abc", `"abc" is not a number of seconds`},
+	} {
+		list := []steps.Step{st(tc.step)}
+		if strings.HasPrefix(tc.step, "Loop") {
+			list = append(list, st(`End Loop`))
+		}
+		_, results, err := e.run(list, variables.Variable{Name: "N", Value: tc.value})
+		if err != nil || len(results) != 1 || results[0].Error != tc.want {
+			t.Errorf("%s with N=%s: %v %+v, want %q", tc.step, tc.value, err, results, tc.want)
+		}
 	}
 }

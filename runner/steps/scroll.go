@@ -11,10 +11,13 @@ import (
 func scrollSteps() []definition {
 	return []definition{
 		{pattern: `Scroll to "{amount}"px`, run: stepScrollPage,
+			checks:      map[string]check{"amount": anyPixels("amount")},
 			description: `Scrolls the page to this vertical position in pixels.<br>Example: Scroll to "600"px`},
 		{pattern: `Scroll to "{amount}"px on element "{selector}"`, run: stepScrollElementTo,
+			checks:      map[string]check{"amount": anyPixels("amount")},
 			description: `Scrolls inside the element to this vertical position in pixels.<br>Example: Scroll to "200"px on element ".list"`},
 		{pattern: `Scroll element "{selector}" by "{x_amount}"px on x-axis and "{y_amount}"px on y-axis`, run: stepScrollElementBy,
+			checks:      map[string]check{"x_amount": anyPixels("x amount"), "y_amount": anyPixels("y amount")},
 			description: `Scrolls inside the element by the given pixels horizontally and vertically.<br>Example: Scroll element ".table" by "100"px on x-axis and "50"px on y-axis`},
 		{pattern: `Scroll to element with css selector "{selector}"`, run: stepScrollIntoView,
 			description: `Scrolls until the element is in the middle of the view.<br>Example: Scroll to element with css selector "#footer"`},

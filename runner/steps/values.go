@@ -3,9 +3,11 @@ package steps
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cometa-es/cometa/runner/variables"
@@ -104,4 +106,88 @@ func checkURL(v string, whole bool) string {
 
 func httpScheme(s string) bool {
 	return strings.EqualFold(s, "http") || strings.EqualFold(s, "https")
+}
+
+// wholeIn checks a whole number from lo to hi; what names it in reasons
+// ("the loop count").
+func wholeIn(what string, lo, hi int) check {
+	return func(v string, whole bool) string {
+		if !whole {
+			return ""
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Sprintf("%s %q is not a whole number", what, v)
+		}
+		if n < lo || n > hi {
+			return fmt.Sprintf("%s %d is not between %d and %d", what, n, lo, hi)
+		}
+		return ""
+	}
+}
+
+// anyWhole checks a whole number of any size that fits an int.
+func anyWhole(what string) check { return wholeIn(what, math.MinInt, math.MaxInt) }
+
+// pixelsIn checks a whole number of pixels from 1 to hi.
+func pixelsIn(what string, hi int) check {
+	return func(v string, whole bool) string {
+		if !whole {
+			return ""
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > hi {
+			return fmt.Sprintf("%s %q is not a number of pixels from 1 to %d", what, v, hi)
+		}
+		return ""
+	}
+}
+
+// finite parses a finite decimal number.
+func finite(v string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+}
+
+// anyPixels checks a number of pixels, fractions and negatives allowed.
+func anyPixels(what string) check {
+	return func(v string, whole bool) string {
+		if _, ok := finite(v); whole && !ok {
+			return fmt.Sprintf("%s %q is not a number of pixels", what, v)
+		}
+		return ""
+	}
+}
+
+// checkSleep checks a sleep's seconds: a number from 0 to the longest
+// step timeout.
+func checkSleep(v string, whole bool) string {
+	if !whole {
+		return ""
+	}
+	secs, ok := finite(v)
+	if !ok || secs < 0 {
+		return fmt.Sprintf("%q is not a number of seconds", v)
+	}
+	if secs > MaxTimeout.Seconds() {
+		return fmt.Sprintf("a sleep of %s seconds is longer than the longest step timeout (%s seconds)",
+			strings.TrimSpace(v), seconds(MaxTimeout))
+	}
+	return ""
+}
+
+// oneOf checks a value against a fixed list (case as listed).
+func oneOf(what string, fold bool, allowed ...string) check {
+	return func(v string, whole bool) string {
+		if !whole {
+			return ""
+		}
+		t := strings.TrimSpace(v)
+		for _, a := range allowed {
+			if t == a || (fold && strings.EqualFold(t, a)) {
+				return ""
+			}
+		}
+		return fmt.Sprintf("unknown %s %q: use one of %s", what, v, strings.Join(allowed, ", "))
+	}
 }
