@@ -70,13 +70,38 @@ func (f *Features) Create(ctx context.Context, meta Meta, actor access.Actor, de
 // Its error refuses the save.
 type Edit func(ctx context.Context, current feature.Definition) (feature.Definition, error)
 
+// Saved is what a save or a restore of a feature did.
+type Saved struct {
+	eventstore.AppendResult
+	// Version is the version this command wrote; when it changed nothing,
+	// the version that was current. Other writers may have saved later
+	// versions by the time the caller reads the read models, so an answer
+	// about this write shows this version, not the latest.
+	Version int
+	// Changed is false when nothing was appended.
+	Changed bool
+}
+
+// decided notes, in *saved, the version that payloads (a decision on
+// state s) write, or s's own when they write none. The last attempt of
+// Execute is the one appended, so the note it leaves is the right one.
+func decided(saved *Saved, s feature.State, payloads []eventschemas.Payload) {
+	saved.Version = s.Version()
+	for _, p := range payloads {
+		if e, ok := p.(*eventschemas.FeatureSaved); ok {
+			saved.Version = e.Version
+		}
+	}
+}
+
 // Save appends a new version of feature id made by edit. With
 // expectedVersion above 0 the save is refused with domain.ErrConflict when
-// the feature is no longer at that version. changed is false when the
+// the feature is no longer at that version. Changed is false when the
 // edited definition equals the current one (nothing is appended).
 func (f *Features) Save(ctx context.Context, meta Meta, actor access.Actor, id int64, expectedVersion int,
-	edit Edit) (res eventstore.AppendResult, changed bool, err error) {
-	res, changed, err = f.log.Execute(ctx, feature.Stream(id), meta,
+	edit Edit) (Saved, error) {
+	var saved Saved
+	res, changed, err := f.log.Execute(ctx, feature.Stream(id), meta,
 		func(history []Recorded, exists bool) ([]eventschemas.Payload, error) {
 			s, err := f.visible(actor, id, history)
 			if err != nil {
@@ -90,13 +115,16 @@ func (f *Features) Save(ctx context.Context, meta Meta, actor access.Actor, id i
 			if err != nil {
 				return nil, err
 			}
-			return s.Decide(feature.Save{Actor: actor, FeatureID: id, Definition: def,
+			payloads, err := s.Decide(feature.Save{Actor: actor, FeatureID: id, Definition: def,
 				ExpectedVersion: expectedVersion, Catalogue: f.cat, Lookup: lib, NewStepID: f.stepID})
+			decided(&saved, s, payloads)
+			return payloads, err
 		})
 	if err != nil {
-		return res, false, fmt.Errorf("save feature %d: %w", id, err)
+		return Saved{AppendResult: res}, fmt.Errorf("save feature %d: %w", id, err)
 	}
-	return res, changed, nil
+	saved.AppendResult, saved.Changed = res, changed
+	return saved, nil
 }
 
 // MoveToFolder puts feature id into folder (0: the department root).

@@ -200,7 +200,7 @@ func TestFeatureSaveRules(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before, _, _ := w.h.Store.Head(ctx)
-			_, _, err := w.features.Save(ctx, meta(), tc.actor, tc.id, tc.expected, replace(tc.d))
+			_, err := w.features.Save(ctx, meta(), tc.actor, tc.id, tc.expected, replace(tc.d))
 			if !errors.Is(err, tc.err) {
 				t.Fatalf("err = %v, want %v", err, tc.err)
 			}
@@ -221,25 +221,20 @@ func TestFeatureConcurrentSaves(t *testing.T) {
 	author := actor(t, 5, role.Anonymous, 3)
 	id := w.create(author, def("Racy", 3))
 
+	const writers = 3
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	for i := range 3 {
+	errs := make([]error, writers)
+	saved := make([]commands.Saved, writers)
+	for i := range writers {
 		wg.Go(func() {
-			_, _, err := w.features.Save(ctx, meta(), author, id, 0,
+			saved[i], errs[i] = w.features.Save(ctx, meta(), author, id, 0,
 				func(_ context.Context, cur feature.Definition) (feature.Definition, error) {
 					cur.Steps = append(cur.Steps, stepOf(`Send keys "`+itoa(int64(i))+`"`))
 					return cur, nil
 				})
-			errs <- err
 		})
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil && !errors.Is(err, eventstore.ErrConflict) {
-			t.Errorf("concurrent save: %v", err)
-		}
-	}
 	s, err := w.features.Load(ctx, author, id)
 	if err != nil {
 		t.Fatal(err)
@@ -247,6 +242,34 @@ func TestFeatureConcurrentSaves(t *testing.T) {
 	// Every save that succeeded built on the one before: no step lost.
 	if n := len(s.Current().Steps); n != s.Version()-1 {
 		t.Errorf("version %d has %d steps; each save added one", s.Version(), n)
+	}
+	// Each reports the version it wrote: the one whose last step is its own.
+	versions := map[int]bool{}
+	for i, err := range errs {
+		if err != nil {
+			if !errors.Is(err, eventstore.ErrConflict) {
+				t.Errorf("concurrent save %d: %v", i, err)
+			}
+			continue
+		}
+		if !saved[i].Changed || versions[saved[i].Version] {
+			t.Errorf("save %d reports %+v; versions so far %v", i, saved[i], versions)
+			continue
+		}
+		versions[saved[i].Version] = true
+		def, err := s.At(saved[i].Version)
+		if err != nil {
+			t.Fatalf("save %d: version %d: %v", i, saved[i].Version, err)
+		}
+		if last := def.Steps[len(def.Steps)-1].Content; last != `Send keys "`+itoa(int64(i))+`"` {
+			t.Errorf("save %d reports version %d, whose last step is %q", i, saved[i].Version, last)
+		}
+	}
+	// Saving what is there changes nothing and reports the current version.
+	same, err := w.features.Save(ctx, meta(), author, id, 0,
+		func(_ context.Context, cur feature.Definition) (feature.Definition, error) { return cur, nil })
+	if err != nil || same.Changed || same.Version != s.Version() {
+		t.Errorf("an unchanged save reports %+v, %v; want version %d, not changed", same, err, s.Version())
 	}
 }
 

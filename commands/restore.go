@@ -7,7 +7,6 @@ import (
 	"github.com/cometa-es/cometa/domain/access"
 	"github.com/cometa-es/cometa/domain/feature"
 	"github.com/cometa-es/cometa/eventschemas"
-	"github.com/cometa-es/cometa/eventstore"
 )
 
 // Restore appends a new version of feature id equal to its version
@@ -18,11 +17,12 @@ import (
 // above 0 the restore is refused with domain.ErrConflict unless the feature
 // is still at that version. changed is false when version already equals
 // the current one (nothing is appended). An unknown version, or a feature
-// the actor cannot see, is domain.ErrNotFound.
+// the actor cannot see, is domain.ErrNotFound. The answer's Version is the
+// new version (or, unchanged, the current one).
 func (f *Features) Restore(ctx context.Context, meta Meta, actor access.Actor, id int64,
-	version, expectedVersion int) (
-	res eventstore.AppendResult, changed bool, err error) {
-	res, changed, err = f.log.Execute(ctx, feature.Stream(id), meta,
+	version, expectedVersion int) (Saved, error) {
+	var saved Saved
+	res, changed, err := f.log.Execute(ctx, feature.Stream(id), meta,
 		func(history []Recorded, exists bool) ([]eventschemas.Payload, error) {
 			s, err := f.visible(actor, id, history)
 			if err != nil {
@@ -36,11 +36,14 @@ func (f *Features) Restore(ctx context.Context, meta Meta, actor access.Actor, i
 			if err != nil {
 				return nil, err
 			}
-			return s.Decide(feature.Restore{Actor: actor, FeatureID: id, Version: version,
+			payloads, err := s.Decide(feature.Restore{Actor: actor, FeatureID: id, Version: version,
 				ExpectedVersion: expectedVersion, Catalogue: f.cat, Lookup: lib})
+			decided(&saved, s, payloads)
+			return payloads, err
 		})
 	if err != nil {
-		return res, false, fmt.Errorf("restore version %d of feature %d: %w", version, id, err)
+		return Saved{AppendResult: res}, fmt.Errorf("restore version %d of feature %d: %w", version, id, err)
 	}
-	return res, changed, nil
+	saved.AppendResult, saved.Changed = res, changed
+	return saved, nil
 }

@@ -246,18 +246,7 @@ func queueFeatureSaved(b *pgx.Batch, ev Event, e *eventschemas.FeatureSaved) err
 // renderDefinition returns def's fields other than its steps as a JSON
 // object, with Cometa's empty lists where def has none.
 func renderDefinition(def eventschemas.FeatureDefinition) ([]byte, error) {
-	def.Steps = nil
-	for _, l := range []*[]string{&def.EmailAddress, &def.EmailCCAddress, &def.EmailBCCAddress} {
-		if *l == nil {
-			*l = []string{}
-		}
-	}
-	for _, raw := range []*json.RawMessage{&def.Browsers, &def.Mobiles} {
-		if len(*raw) == 0 {
-			*raw = json.RawMessage("[]")
-		}
-	}
-	out, err := json.Marshal(def)
+	out, err := json.Marshal(withoutSteps(def))
 	if err != nil {
 		return nil, err
 	}

@@ -76,19 +76,8 @@ type VersionSnapshot struct {
 // version in force. last_edited and last_edited_date are who saved that
 // version and when; schedule is the schedule at the snapshot.
 func (s VersionSnapshot) FeatureJSON() (json.RawMessage, error) {
-	def := s.Definition
-	steps := def.Steps
-	def.Steps = nil
-	for _, l := range []*[]string{&def.EmailAddress, &def.EmailCCAddress, &def.EmailBCCAddress} {
-		if *l == nil {
-			*l = []string{}
-		}
-	}
-	for _, raw := range []*json.RawMessage{&def.Browsers, &def.Mobiles} {
-		if len(*raw) == 0 {
-			*raw = json.RawMessage("[]")
-		}
-	}
+	steps := s.Definition.Steps
+	def := withoutSteps(s.Definition)
 	raw, err := json.Marshal(def)
 	if err != nil {
 		return nil, fmt.Errorf("encode version %d of feature %d: %w", s.Version, s.FeatureID, err)
@@ -119,6 +108,37 @@ func (s VersionSnapshot) FeatureJSON() (json.RawMessage, error) {
 		return nil, fmt.Errorf("encode version %d of feature %d: %w", s.Version, s.FeatureID, err)
 	}
 	return out, nil
+}
+
+// AtVersion returns v, the feature as the features read model has it now,
+// with the definition, version and last edit of snapshot s (an earlier
+// version of the same feature) in place of the current ones. It is the
+// answer to the save that wrote s when later saves have overtaken it; what
+// versions do not hold (creation, schedule, last run) stays as v has it.
+func (v FeatureView) AtVersion(s VersionSnapshot) FeatureView {
+	v.Steps = feature.EnabledCount(s.Definition.Steps)
+	v.FeatureDefinition = withoutSteps(s.Definition)
+	v.Version = s.Version
+	v.LastEdited = s.SavedBy
+	v.LastEditedDate = s.SavedAt.UTC().Format(cometaDate)
+	return v
+}
+
+// withoutSteps returns def without its step list and with Cometa's empty
+// lists where def has none, as the feature endpoints show a definition.
+func withoutSteps(def feature.Definition) feature.Definition {
+	def.Steps = nil
+	for _, l := range []*[]string{&def.EmailAddress, &def.EmailCCAddress, &def.EmailBCCAddress} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	for _, raw := range []*json.RawMessage{&def.Browsers, &def.Mobiles} {
+		if len(*raw) == 0 {
+			*raw = json.RawMessage("[]")
+		}
+	}
+	return def
 }
 
 // StepViews returns the snapshot's authored steps as the steps endpoint

@@ -3,6 +3,7 @@ package readapi
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -122,17 +123,19 @@ func (h *featureAPI) createFrom(c *fiber.Ctx, who Caller, body featureBody) (pro
 	if err != nil {
 		return projections.FeatureView{}, err
 	}
-	id, res, err := h.commands.Create(ctx, h.meta(c), who.Actor, def)
+	id, created, err := h.commands.Create(ctx, h.meta(c), who.Actor, def)
 	if err != nil {
 		return projections.FeatureView{}, err
 	}
-	if res, err = h.setSchedule(c, sched, id, res); err != nil {
+	res, err := h.setSchedule(c, sched, id, created)
+	if err != nil {
 		return projections.FeatureView{}, err
 	}
 	if err := h.settle(ctx, res.Position, featureModels...); err != nil {
 		return projections.FeatureView{}, err
 	}
-	return h.visible(ctx, who, id)
+	v, _, err := h.written(ctx, who, id, 1, created.Position)
+	return v, err
 }
 
 // patch is Cometa's PATCH /backend/api/features/, what its UI uses to
@@ -160,44 +163,71 @@ func (h *featureAPI) patch(c *fiber.Ctx) error {
 		}
 		return created(c, fiber.Map{"success": true, "info": h.withNextRuns(v)})
 	}
-	v, err := h.save(c, who, *body.FeatureID, body)
+	v, _, err := h.save(c, who, *body.FeatureID, body)
 	if err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"success": true, "info": h.withNextRuns(v)})
 }
 
-// save applies body to feature id and returns the feature once the read
-// models show the new version.
-func (h *featureAPI) save(c *fiber.Ctx, who Caller, id int64, body featureBody) (projections.FeatureView, error) {
+// save applies body to feature id and returns the feature at the version
+// this save wrote once the read models show it (see written).
+func (h *featureAPI) save(c *fiber.Ctx, who Caller, id int64, body featureBody) (
+	projections.FeatureView, []projections.StepView, error) {
 	ctx := c.UserContext()
 	expected := 0
 	if body.Version != nil {
 		if *body.Version < 1 {
-			return projections.FeatureView{}, domain.Invalid("version", "must be a version number (1 or more)")
+			return projections.FeatureView{}, nil, domain.Invalid("version", "must be a version number (1 or more)")
 		}
 		expected = *body.Version
 	}
 	sched, err := h.scheduleOf(c, who, body)
 	if err != nil {
-		return projections.FeatureView{}, err
+		return projections.FeatureView{}, nil, err
 	}
 	apply := h.edit(id, body)
-	res, _, err := h.commands.Save(ctx, h.meta(c), who.Actor, id, expected,
+	saved, err := h.commands.Save(ctx, h.meta(c), who.Actor, id, expected,
 		func(ctx context.Context, cur feature.Definition) (feature.Definition, error) {
 			err := apply(ctx, &cur, false)
 			return cur, err
 		})
 	if err != nil {
-		return projections.FeatureView{}, err
+		return projections.FeatureView{}, nil, err
 	}
-	if res, err = h.setSchedule(c, sched, id, res); err != nil {
-		return projections.FeatureView{}, err
+	res, err := h.setSchedule(c, sched, id, saved.AppendResult)
+	if err != nil {
+		return projections.FeatureView{}, nil, err
 	}
 	if err := h.settle(ctx, res.Position, featureModels...); err != nil {
-		return projections.FeatureView{}, err
+		return projections.FeatureView{}, nil, err
 	}
-	return h.visible(ctx, who, id)
+	return h.written(ctx, who, id, saved.Version, saved.Position)
+}
+
+// written returns feature id as the write at pos left it, at version n,
+// for the answer to that write. The features read model holds the latest
+// version only, which is n unless a concurrent save has overtaken this
+// one since it settled; then version n comes from the history read model
+// (the answer must not show another request's edit as this one's), with
+// its authored steps (steps is nil when the read model's current steps are
+// version n's).
+func (h *featureAPI) written(ctx context.Context, who Caller, id int64, n int, pos eventstore.Position) (
+	v projections.FeatureView, steps []projections.StepView, err error) {
+	if v, err = h.visible(ctx, who, id); err != nil || v.Version == n {
+		return v, nil, err
+	}
+	if err := h.settle(ctx, pos, historyModel); err != nil {
+		return v, nil, err
+	}
+	s, ok, err := projections.NewHistoryReader(h.Pool).Version(ctx, id, n)
+	if err != nil {
+		return v, nil, err
+	}
+	if !ok {
+		return v, nil, fmt.Errorf("feature %d version %d: %w", id, n, domain.ErrNotFound)
+	}
+	return v.AtVersion(s), s.StepViews(), nil
 }
 
 // scheduleOf returns the schedule the body asks for, checked before the

@@ -269,38 +269,32 @@ func (h *historyAPI) restore(c *fiber.Ctx) error {
 	}
 
 	ctx := c.UserContext()
-	res, changed, err := h.commands.Restore(ctx, h.meta(c), who.Actor, id, int(n), expected)
+	saved, err := h.commands.Restore(ctx, h.meta(c), who.Actor, id, int(n), expected)
 	if err != nil {
 		return err
 	}
-	if err := h.settle(ctx, res.Position, append([]string{historyModel}, featureModels...)...); err != nil {
+	if err := h.settle(ctx, saved.Position, append([]string{historyModel}, featureModels...)...); err != nil {
 		return err
 	}
-	return h.restored(c, id, int(n), changed)
+	return h.restored(c, id, int(n), saved)
 }
 
-// restored answers a restore with the feature's version now in force.
-func (h *historyAPI) restored(c *fiber.Ctx, id int64, n int, changed bool) error {
-	ctx := c.UserContext()
-	f, ok, err := h.history.Feature(ctx, id)
+// restored answers a restore of version n with the version it wrote (or,
+// when nothing changed, the one that was in force), not the latest: a
+// concurrent save may have overtaken it.
+func (h *historyAPI) restored(c *fiber.Ctx, id int64, n int, saved commands.Saved) error {
+	s, ok, err := h.history.Version(c.UserContext(), id, saved.Version)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return domain.NotFound("feature", id)
-	}
-	s, ok, err := h.history.Version(ctx, id, f.Version)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("feature %d version %d: %w", id, f.Version, domain.ErrNotFound)
+		return fmt.Errorf("feature %d version %d: %w", id, saved.Version, domain.ErrNotFound)
 	}
 	view, err := s.FeatureJSON()
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"success": true, "changed": changed, "version": s.Version, "restored_from": n,
+	return c.JSON(fiber.Map{"success": true, "changed": saved.Changed, "version": s.Version, "restored_from": n,
 		"info": json.RawMessage(view)})
 }
 

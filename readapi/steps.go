@@ -90,9 +90,18 @@ func runnable(list []projections.StepView) []projections.StepView {
 // sub-features no longer resolve, strict makes that a conflict; otherwise
 // the authored steps are returned alone.
 func (h *featureAPI) fullSteps(ctx context.Context, v projections.FeatureView, strict bool) ([]projections.StepView, error) {
-	authored, err := h.reader.Steps(ctx, v.FeatureID)
-	if err != nil {
-		return nil, err
+	return h.fullStepsOf(ctx, v, nil, strict)
+}
+
+// fullStepsOf is fullSteps over the authored steps given, or the read
+// model's current ones when authored is nil.
+func (h *featureAPI) fullStepsOf(ctx context.Context, v projections.FeatureView, authored []projections.StepView,
+	strict bool) ([]projections.StepView, error) {
+	if authored == nil {
+		var err error
+		if authored, err = h.reader.Steps(ctx, v.FeatureID); err != nil {
+			return nil, err
+		}
 	}
 	steps := make([]feature.Step, len(authored))
 	for i, s := range authored {
@@ -171,11 +180,11 @@ func (h *featureAPI) patchSteps(c *fiber.Ctx) error {
 	if body.FeatureID != nil && *body.FeatureID != id {
 		return domain.Invalid("feature_id", "is %d, but the path names feature %d", *body.FeatureID, id)
 	}
-	v, err := h.save(c, who, id, body)
+	v, authored, err := h.save(c, who, id, body)
 	if err != nil {
 		return err
 	}
-	list, err := h.fullSteps(c.UserContext(), v, false)
+	list, err := h.fullStepsOf(c.UserContext(), v, authored, false)
 	if err != nil {
 		return err
 	}
