@@ -103,6 +103,24 @@ func (m *Manager) applyBatch(ctx context.Context, h *handler, from checkpoint,
 	if err != nil {
 		return from, err
 	}
+	last := events[len(events)-1]
+	next := checkpoint{name: h.name, version: from.version, pos: last.Position,
+		occurredAt: last.OccurredAt, state: state}
+	if from.failure == nil {
+		// The fast paths of fastbatch.go.
+		switch {
+		case len(items) == 0:
+			if err := m.advanceOnly(ctx, h, from, next); err != nil {
+				return from, err
+			}
+			return next, nil
+		case h.queuer != nil:
+			if err := m.applyQueued(ctx, h, from, next, events, items); err != nil {
+				return from, err
+			}
+			return next, nil
+		}
+	}
 
 	tx, err := m.pool.Begin(ctx)
 	if err != nil {
@@ -127,9 +145,6 @@ func (m *Manager) applyBatch(ctx context.Context, h *handler, from checkpoint,
 		return from, classify(events, index, err)
 	}
 
-	last := events[len(events)-1]
-	next := checkpoint{name: h.name, version: from.version, pos: last.Position,
-		occurredAt: last.OccurredAt, state: state}
 	if from.failure != nil {
 		if err := resolveDeadLetter(ctx, tx, h.name, from.failure); err != nil {
 			return from, err
