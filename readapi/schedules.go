@@ -115,6 +115,9 @@ func (h *scheduleAPI) set(c *fiber.Ctx) error {
 	if err := h.settle(ctx, res.Position, scheduleModels...); err != nil {
 		return err
 	}
+	// TODO(schedules): a concurrent set landing between the settle and
+	// this read makes the answer show the other request's schedule; the
+	// schedules model keeps only the current one.
 	v, ok, err := h.reader.Get(ctx, id)
 	if err != nil {
 		return err

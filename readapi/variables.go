@@ -342,6 +342,10 @@ func (h *variableAPI) remove(c *fiber.Ctx) error {
 
 // settled waits for the write and returns variable id as the read model
 // has it then.
+//
+// TODO(variables): a concurrent update landing between the settle and the
+// read makes the answer show that update's value, not this one's; unlike
+// features, variables keep no versions to read this write's state from.
 func (h *variableAPI) settled(ctx context.Context, who Caller, res eventstore.AppendResult, id int64) (
 	projections.VariableView, error) {
 	if err := h.settle(ctx, res.Position, "variables"); err != nil {
