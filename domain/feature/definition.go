@@ -113,7 +113,8 @@ func normalize(d Definition) (_ Definition, origin []int, _ error) {
 }
 
 // validate normalizes d, checks every enabled step sentence against the
-// catalogue, expands sub-features and checks loops and conditions. Step
+// catalogue, expands sub-features and checks loops and conditions, then
+// the executed list with the catalogue's flow check when it has one. Step
 // positions in its errors count the steps as the client sent them.
 func validate(featureID int64, d Definition, cat Catalogue, lookup Lookup) (Definition, error) {
 	d, origin, err := normalize(d)
@@ -135,7 +136,7 @@ func validate(featureID int64, d Definition, cat Catalogue, lookup Lookup) (Defi
 	if len(errs) > 0 {
 		return d, errors.Join(errs...)
 	}
-	expanded, err := Expand(featureID, d.Steps, lookup)
+	expanded, err := expand(featureID, d.Steps, lookup)
 	if err != nil {
 		var fe *domain.FieldError
 		if errors.As(err, &fe) && fe.Step > 0 {
@@ -146,5 +147,31 @@ func validate(featureID int64, d Definition, cat Catalogue, lookup Lookup) (Defi
 	for i := range expanded {
 		expanded[i].Position = origin[expanded[i].Position-1]
 	}
-	return d, checkStructure(Executed(expanded))
+	executed := Executed(expanded)
+	if err := checkStructure(featureID, executed); err != nil {
+		return d, err
+	}
+	if flows, ok := cat.(FlowCatalogue); ok {
+		return d, checkFlow(flows, executed)
+	}
+	return d, nil
+}
+
+// checkFlow checks the executed steps with the catalogue's flow check and
+// reports a problem on the position of the step it names.
+func checkFlow(flows FlowCatalogue, executed []ExpandedStep) error {
+	contents := make([]string, len(executed))
+	for i, st := range executed {
+		contents[i] = st.Content
+	}
+	err := flows.ValidateFlow(contents)
+	if err == nil {
+		return nil
+	}
+	pos := 0
+	var at interface{ StepIndex() int }
+	if errors.As(err, &at) && at.StepIndex() >= 0 && at.StepIndex() < len(executed) {
+		pos = executed[at.StepIndex()].Position
+	}
+	return domain.InvalidStep(pos, "step_content", err)
 }

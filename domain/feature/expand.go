@@ -88,7 +88,26 @@ func (e *CycleError) Error() string {
 // feature on the chain that ran it says so. A reference that resolves to no feature or
 // to several, or a chain that returns to a feature already on it, is a
 // *domain.FieldError on the authored step; the latter wraps a *CycleError.
+//
+// The executed steps (see Executed) are checked as a whole: loops and
+// conditions must pair up and loops must not nest, also through
+// sub-features, which may have changed since featureID was saved (a
+// Loop added to a feature that another runs inside its own Loop). Such a
+// list is a *domain.FieldError on the authored step too, so that a run of
+// it is refused before anything executes.
 func Expand(featureID int64, steps []Step, lookup Lookup) ([]ExpandedStep, error) {
+	out, err := expand(featureID, steps, lookup)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStructure(featureID, Executed(out)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// expand is Expand without the check of the executed list.
+func expand(featureID int64, steps []Step, lookup Lookup) ([]ExpandedStep, error) {
 	out := make([]ExpandedStep, 0, len(steps))
 	for i, st := range steps {
 		pos := i + 1

@@ -2,6 +2,7 @@ package feature_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -97,4 +98,27 @@ func itoa(n int64) string {
 		return string(rune('0' + n))
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// A feature saved while its sub-feature had no loop gets nested loops
+// once the sub-feature gains one: Expand, which a run request uses,
+// refuses the list on the step that runs the sub-feature, naming it.
+func TestExpandRefusesLoopsNestedThroughSubfeatures(t *testing.T) {
+	t.Parallel()
+	authored := []feature.Step{step(`Loop "2" times starting at "1" and do`),
+		subfeature(`Run feature with id "41" before continuing`), step("End Loop")}
+	before := feature.Library{{ID: 41, Steps: []feature.Step{step("Press Enter")}}}
+	if _, err := feature.Expand(40, authored, before); err != nil {
+		t.Fatalf("before feature 41 had a loop: %v", err)
+	}
+	after := feature.Library{{ID: 41, Steps: []feature.Step{step(`Loop "3" times starting at "1" and do`),
+		step("Press Enter"), step("End Loop")}}}
+	_, err := feature.Expand(40, authored, after)
+	if !errors.Is(err, feature.ErrMultiLevelLoop) || !errors.Is(err, domain.ErrInvalid) ||
+		!strings.Contains(err.Error(), "feature 41") {
+		t.Fatalf("got %v, want a nested loop naming feature 41", err)
+	}
+	if fields := domain.Fields(err); len(fields) != 1 || fields[0].Step != 2 {
+		t.Errorf("fields %v, want step 2", fields)
+	}
 }

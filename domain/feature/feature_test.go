@@ -69,6 +69,16 @@ func TestCreate(t *testing.T) {
 			}())},
 		{Name: "sleep beyond the timeout limit", When: create(step(`I can sleep "7196" seconds`)),
 			Err: domain.ErrInvalid, Fields: []string{"1:step_content"}},
+		{Name: "a fractional sleep's timeout is rounded up", When: create(step(`I sleep "0.5" seconds`)),
+			Then: createdWith(func() feature.Step {
+				s := withID("n1", step(`I sleep "0.5" seconds`))
+				s.Timeout = 6
+				return s
+			}())},
+		{Name: "no timeout is the default timeout", When: create(func() feature.Step { s := goto1; s.Timeout = 0; return s }()),
+			Then: createdWith(withID("n1", goto1))},
+		{Name: "timeout above the limit", When: create(func() feature.Step { s := goto1; s.Timeout = 7201; return s }()),
+			Err: domain.ErrInvalid, Fields: []string{"1:timeout"}},
 		{Name: "needs create_feature", When: with(create(goto1), func(c *feature.Create) {
 			c.Actor.Role, _ = role.New("VIEWER", 1, role.ViewFeature)
 		}), Err: domain.ErrForbidden, Message: "create_feature"},
@@ -93,6 +103,13 @@ func TestCreate(t *testing.T) {
 			Err: domain.ErrInvalid, Fields: []string{"2:step_content"}, Message: "Multi level loop are not allowed."},
 		{Name: "nested loop through a disabled one is fine", When: create(loop, disabled(loop), press, endLoop),
 			Then: createdWith(withID("n1", loop), withID("n2", disabled(loop)), withID("n3", press), withID("n4", endLoop))},
+		{Name: "Break and Continue Loop inside a loop", When: create(loop, step("Break Loop"), step("Continue Loop"), endLoop),
+			Then: createdWith(withID("n1", loop), withID("n2", step("Break Loop")), withID("n3", step("Continue Loop")),
+				withID("n4", endLoop))},
+		{Name: "Break Loop outside a loop", When: create(press, step("Break Loop")),
+			Err: domain.ErrInvalid, Fields: []string{"2:step_content"}, Message: "Break Loop outside a Loop"},
+		{Name: "Continue Loop after the loop", When: create(loop, endLoop, step("Continue Loop")),
+			Err: domain.ErrInvalid, Fields: []string{"3:step_content"}, Message: "Continue Loop outside a Loop"},
 		{Name: "End Loop without Loop", When: create(press, endLoop),
 			Err: domain.ErrInvalid, Fields: []string{"2:step_content"}, Message: "End Loop without a Loop"},
 		{Name: "Loop never ended", When: create(loop, press),
@@ -127,7 +144,25 @@ func TestCreate(t *testing.T) {
 		{Name: "loop inside a sub-feature inside a loop", When: with(create(loop,
 			step(`Run feature with id "20" before continuing`), endLoop), func(c *feature.Create) {
 			c.Lookup = feature.Library{{ID: 20, Steps: []feature.Step{loop, press, endLoop}}}
-		}), Err: domain.ErrInvalid, Fields: []string{"2:step_content"}, Message: "Multi level loop"},
+		}), Err: domain.ErrInvalid, Fields: []string{"2:step_content"},
+			Message: "Multi level loop are not allowed. (feature 20, which step 2 runs, has a Loop, and it runs inside the Loop of step 1)"},
+		{Name: "a sub-feature's loop left open around a loop", When: with(create(
+			step(`Run feature with id "21" before continuing`), loop, endLoop), func(c *feature.Create) {
+			c.Lookup = feature.Library{{ID: 21, Steps: []feature.Step{loop, press}}}
+		}), Err: domain.ErrInvalid, Fields: []string{"2:step_content"},
+			Message: "(the Loop of feature 21, which step 1 runs, is still open)"},
+		{Name: "Break Loop from a sub-feature outside a loop", When: with(create(
+			step(`Run feature with id "22" before continuing`)), func(c *feature.Create) {
+			c.Lookup = feature.Library{{ID: 22, Steps: []feature.Step{press, step("Break Loop")}}}
+		}), Err: domain.ErrInvalid, Fields: []string{"1:step_content"}, Message: "Break Loop outside a Loop"},
+		{Name: "the catalogue's flow check names the step running the sub-feature", When: with(create(goto1, substep,
+			step(`Run feature with id "23" before continuing`), press), func(c *feature.Create) {
+			c.Catalogue = flowCatalogue{catalogue: cat, refuse: `Send keys "x"`}
+			c.Lookup = feature.Library{{ID: 23, Steps: []feature.Step{goto1, step(`Send keys "x"`)}}}
+		}), Err: domain.ErrInvalid, Fields: []string{"3:step_content"}, Message: "step 3: refused by the flow check"},
+		{Name: "the catalogue's flow check passes", When: with(create(goto1, press), func(c *feature.Create) {
+			c.Catalogue = flowCatalogue{catalogue: cat, refuse: `Send keys "x"`}
+		}), Then: createdWith(withID("n1", goto1), withID("n2", press))},
 	})
 }
 

@@ -25,7 +25,7 @@ func testCatalogue() catalogue {
 		`I move mouse to "{css_selector}" and click`, `Send keys "{keys}"`, `Press Enter`,
 		`Save selector "{css_selector}" value to environment variable "{variable_name}"`,
 		`I sleep "{sleeptime}" seconds`, `I can sleep "{sleeptime}" seconds`,
-		`Loop "{x}" times starting at "{index}" and do`, `End Loop`,
+		`Loop "{x}" times starting at "{index}" and do`, `End Loop`, `Break Loop`, `Continue Loop`,
 		`If "{v1}" "{cond}" "{v2}"`, `Else`, `End If`,
 		`Run feature with id "{feature_id}" before continuing`,
 		`Run feature with name "{feature_name}" before continuing`,
@@ -53,6 +53,30 @@ func (c catalogue) Validate(sentence string) error {
 		}
 	}
 	return fmt.Errorf("unknown step, the closest known step is %q", best)
+}
+
+// flowCatalogue is the test catalogue with a flow check that refuses one
+// sentence wherever it is in the executed list, naming its index as the
+// runner's catalogue does.
+type flowCatalogue struct {
+	catalogue
+	refuse string
+}
+
+type indexedError struct{ index int }
+
+func (e indexedError) Error() string {
+	return fmt.Sprintf("step %d: refused by the flow check", e.index+1)
+}
+func (e indexedError) StepIndex() int { return e.index }
+
+func (c flowCatalogue) ValidateFlow(contents []string) error {
+	for i, s := range contents {
+		if s == c.refuse {
+			return fmt.Errorf("invalid flow: %w", indexedError{i})
+		}
+	}
+	return nil
 }
 
 // step is an enabled step with Cometa's defaults.

@@ -3,6 +3,7 @@ package feature
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,8 +24,14 @@ const (
 	TypeSubstep    = "substep"
 )
 
-// Step limits: a step's timeout is 1 to MaxStepTimeout seconds, 60 when not
-// given; a sleep step's timeout is its seconds plus SleepGrace.
+// Step limits: a step's timeout is 1 to MaxStepTimeout seconds; a sleep
+// step's timeout is its seconds (rounded up) plus SleepGrace.
+//
+// A timeout of 0 is a step that gives none: it gets DefaultStepTimeout, as
+// Cometa's model default does for a step saved without one. (Cometa itself
+// would run a step saved with an explicit 0 without any time limit; a
+// feature here always has one.) Negative timeouts and timeouts above
+// MaxStepTimeout are refused.
 const (
 	DefaultStepTimeout = 60
 	MaxStepTimeout     = 7200
@@ -32,11 +39,23 @@ const (
 	MaxActionLength    = 255
 )
 
-// Catalogue validates a step sentence against the steps the runner knows.
-// Its error should name the closest known step; Decide adds the step's
-// position and field.
+// Catalogue validates a step sentence against the steps the runner knows,
+// and its values as far as they can be checked before a run. Its error
+// should name the closest known step or the refused value; Decide adds the
+// step's position and field.
 type Catalogue interface {
 	Validate(sentence string) error
+}
+
+// FlowCatalogue is a Catalogue that also checks a whole executed step list
+// as the runner does before it runs one (every step known, loops and
+// conditions paired); *steps.Catalogue is one. When the Catalogue a command
+// is given is one, a save is checked with it too, so that what saves, runs.
+// An error of one step may carry its 0-based index in the list through a
+// StepIndex() int method; it is then reported on that step's position.
+type FlowCatalogue interface {
+	Catalogue
+	ValidateFlow(contents []string) error
 }
 
 // Sentences of the step language that the domain itself understands.
@@ -45,7 +64,7 @@ var (
 	ifStep         = regexp.MustCompile(`^If "(.*)" "(.*)" "(.*)"$`)
 	subfeatureByID = regexp.MustCompile(`^Run feature with id "(.+)" before continuing$`)
 	subfeatureName = regexp.MustCompile(`^Run feature with name "(.+)" before continuing$`)
-	sleepStep      = regexp.MustCompile(`^I (?:can )?sleep "(\d+)" seconds$`)
+	sleepStep      = regexp.MustCompile(`^I (?:can )?sleep "(\d+(?:\.\d+)?)" seconds$`)
 )
 
 // keywords maps the lower-case keyword to Cometa's spelling.
@@ -97,11 +116,11 @@ func normalizeStep(pos int, st Step) (Step, error) {
 		bad("timeout", "must be 1 to %d seconds", MaxStepTimeout)
 	}
 	if m := sleepStep.FindStringSubmatch(st.Content); m != nil {
-		secs, err := strconv.Atoi(m[1])
-		if err != nil || secs+SleepGrace > MaxStepTimeout {
+		secs, err := strconv.ParseFloat(m[1], 64)
+		if err != nil || math.Ceil(secs)+SleepGrace > MaxStepTimeout {
 			bad("step_content", "a sleep of %s seconds exceeds the step timeout limit of %d seconds", m[1], MaxStepTimeout)
 		} else {
-			st.Timeout = secs + SleepGrace
+			st.Timeout = int(math.Ceil(secs)) + SleepGrace
 		}
 	}
 	return st, errors.Join(errs...)
@@ -126,25 +145,39 @@ func EnabledCount(steps []Step) int {
 // wording.
 var ErrMultiLevelLoop = errors.New("Multi level loop are not allowed.")
 
-// checkStructure checks loops and conditions of an executed step list:
-// loops do not nest, End Loop closes a Loop, Else and End If belong to an
-// If, and every If opened inside a loop is closed inside it. Errors carry
-// the 1-based position of the authored step each comes from.
-func checkStructure(steps []ExpandedStep) error {
+// checkStructure checks loops and conditions of the executed step list of
+// feature featureID: loops do not nest, End Loop closes a Loop, Break Loop
+// and Continue Loop are inside one, Else and End If belong to an If, and
+// every If opened inside a loop is closed inside it. Errors carry the
+// 1-based position of the authored step each comes from; a nested loop
+// that a sub-feature brings names that feature.
+func checkStructure(featureID int64, steps []ExpandedStep) error {
 	type openIf struct {
 		pos     int
 		sawElse bool
 	}
 	var ifs []openIf
 	loopAt, ifsAtLoop := 0, 0
+	var loopFrom int64
 	fail := func(pos int, err error) error { return domain.InvalidStep(pos, "step_content", err) }
 	for _, st := range steps {
 		switch c := st.Content; {
 		case loopStep.MatchString(c):
-			if loopAt != 0 {
+			switch {
+			case loopAt != 0 && st.BelongsTo != featureID:
+				return fail(st.Position, fmt.Errorf("%w (feature %d, which step %d runs, has a Loop, and it runs "+
+					"inside the Loop of step %d)", ErrMultiLevelLoop, st.BelongsTo, st.Position, loopAt))
+			case loopAt != 0 && loopFrom != featureID:
+				return fail(st.Position, fmt.Errorf("%w (the Loop of feature %d, which step %d runs, is still open)",
+					ErrMultiLevelLoop, loopFrom, loopAt))
+			case loopAt != 0:
 				return fail(st.Position, ErrMultiLevelLoop)
 			}
-			loopAt, ifsAtLoop = st.Position, len(ifs)
+			loopAt, ifsAtLoop, loopFrom = st.Position, len(ifs), st.BelongsTo
+		case c == "Break Loop" || c == "Continue Loop":
+			if loopAt == 0 {
+				return fail(st.Position, fmt.Errorf("%s outside a Loop", c))
+			}
 		case c == "End Loop":
 			switch {
 			case loopAt == 0:

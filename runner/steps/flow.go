@@ -31,7 +31,7 @@ func buildFlow(matches []Match) (flow, error) {
 	loopDepth := 0
 	var errs []error
 	fail := func(i int, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("step %d %q: %s", i+1, matches[i].Sentence, fmt.Sprintf(format, args...)))
+		errs = append(errs, &StepError{Index: i, Sentence: matches[i].Sentence, Err: fmt.Errorf(format, args...)})
 	}
 	for i, m := range matches {
 		switch m.def.kind {
@@ -92,8 +92,31 @@ func buildFlow(matches []Match) (flow, error) {
 	return f, nil
 }
 
+// StepError is a problem of one step of a step list, at its 0-based
+// Index; its text names the 1-based position.
+type StepError struct {
+	Index int
+	// Sentence is the step as written, when Err does not name it already.
+	Sentence string
+	Err      error
+}
+
+func (e *StepError) Error() string {
+	if e.Sentence == "" {
+		return fmt.Sprintf("step %d: %v", e.Index+1, e.Err)
+	}
+	return fmt.Sprintf("step %d %q: %v", e.Index+1, e.Sentence, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// StepIndex returns Index, for callers that find it through an interface
+// (the domain's feature validation maps it to the step's position).
+func (e *StepError) StepIndex() int { return e.Index }
+
 // ValidateFlow checks a feature's step contents as a whole: every step is
-// known and the control steps pair up. Errors name the 1-based position.
+// known and the control steps pair up. Each problem is a *StepError.
 func (c *Catalogue) ValidateFlow(contents []string) error {
 	matches, err := c.matchAll(contents)
 	if err != nil {
@@ -109,7 +132,7 @@ func (c *Catalogue) matchAll(contents []string) ([]Match, error) {
 	for i, content := range contents {
 		m, err := c.Match(content)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("step %d: %w", i+1, err))
+			errs = append(errs, &StepError{Index: i, Err: err})
 			continue
 		}
 		matches[i] = m
