@@ -61,6 +61,12 @@ type EventFilter struct {
 	// of no department (the catalogue's).
 	Departments    []int64
 	AllDepartments bool
+	// HideAccounts leaves out the events of account streams
+	// ("account-<id>": names, e-mail addresses, roles, tokens issued)
+	// except those of OwnAccount: a caller without view_accounts may follow
+	// its own account only, as GET /api/accounts/ lets it see no other.
+	HideAccounts bool
+	OwnAccount   int64
 }
 
 // EventLogReader queries the event log read model.
@@ -104,6 +110,10 @@ func (r *EventLogReader) Page(ctx context.Context, f EventFilter) ([]LoggedEvent
 	}
 	if !f.To.IsZero() {
 		where = append(where, "e.occurred_at < "+arg(f.To))
+	}
+	if f.HideAccounts {
+		where = append(where, "(e.stream NOT LIKE 'account-%' OR e.stream = "+
+			arg("account-"+strconv.FormatInt(f.OwnAccount, 10))+")")
 	}
 	if !f.AllDepartments {
 		deps := f.Departments

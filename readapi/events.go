@@ -62,7 +62,37 @@ func toEventJSON(e projections.LoggedEvent) eventJSON {
 	return eventJSON{Seq: e.Seq, EventID: e.EventID.String(), EventType: e.Type, SchemaVersion: e.SchemaVersion,
 		Stream: e.Stream, Revision: e.Revision, Position: e.Position.String(), OccurredAt: e.OccurredAt.UTC(),
 		Actor: e.Actor, User: e.User, CorrelationID: e.CorrelationID, CausationID: e.CausationID,
-		DepartmentIDs: e.Departments, Data: e.Data}
+		DepartmentIDs: e.Departments, Data: redacted(e.Type, e.Data)}
+}
+
+// redactedKeys are payload keys no event answer shows, by event type. A
+// token's SHA-256 is what the server checks a bearer token against: not
+// the token, but enough to recognise it or to test guesses offline, and
+// nobody needs it to audit who was given a token when (token_id says
+// which one).
+var redactedKeys = map[string][]string{
+	eventschemas.TypeTokenIssued: {"token_sha256"},
+}
+
+// redacted returns data without the keys redactedKeys names for typ.
+// Data that is not a JSON object is returned as it is.
+func redacted(typ string, data json.RawMessage) json.RawMessage {
+	keys := redactedKeys[typ]
+	if len(keys) == 0 {
+		return data
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return data
+	}
+	for _, k := range keys {
+		delete(fields, k)
+	}
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return data
+	}
+	return out
 }
 
 // eventParams are the query parameters of the event listings.

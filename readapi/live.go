@@ -189,7 +189,10 @@ func (a *api) stream(w *bufio.Writer, req liveRequest, shutdown <-chan struct{})
 	// split from its first FeatureSaved by a log read) is not sent once
 	// the cursor has passed it.
 	filter := projections.EventFilter{After: req.after, Limit: livePage, Streams: req.streams,
-		Departments: req.who.Departments, AllDepartments: req.who.SeesAllDepartments()}
+		Departments: req.who.Departments, AllDepartments: req.who.SeesAllDepartments(),
+		// Accounts are shown to holders of view_accounts only, as by
+		// GET /api/accounts/ and the audit; anyone follows their own.
+		HideAccounts: req.who.Require(string(role.ViewAccounts)) != nil, OwnAccount: req.who.AccountID}
 	a.waitLive(ctx, head)
 	if !req.fromStart {
 		if filter.After, err = reader.LastSeq(ctx); err != nil {

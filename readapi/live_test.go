@@ -28,10 +28,11 @@ type sseEvent struct {
 	ID    int64
 	Type  string // "" for an event of the log, "error"
 	Event struct {
-		Seq       int64   `json:"seq"`
-		EventType string  `json:"event_type"`
-		Stream    string  `json:"stream"`
-		Deps      []int64 `json:"department_ids"`
+		Seq       int64          `json:"seq"`
+		EventType string         `json:"event_type"`
+		Stream    string         `json:"stream"`
+		Deps      []int64        `json:"department_ids"`
+		Data      map[string]any `json:"data"`
 	}
 }
 
@@ -257,5 +258,73 @@ func TestLiveStreamEndsOnShutdown(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Errorf("serve: %v", err)
+	}
+}
+
+// TestLiveStreamHidesAccounts: a caller without view_accounts follows the
+// events of its own account only, never another account's (names,
+// e-mails, roles, tokens), as GET /api/accounts/ refuses it; a SUPERUSER
+// follows them all. No event answer, live or listed, shows a token's hash.
+func TestLiveStreamHidesAccounts(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	k := kit{t: t, f: f}
+	k.get("/backend/api/accounts/", "devops", 403, nil)
+	devops := openLive(t, f.Srv.URL, "/backend/api/live/", f.Tokens["devops"], "")
+	admin := openLive(t, f.Srv.URL, "/backend/api/live/", f.Tokens["admin"], "")
+	// The whole log from the start: the accounts of the fixture, each
+	// with a TokenIssued.
+	replay := openLive(t, f.Srv.URL, "/backend/api/live/?after=0", f.Tokens["devops"], "")
+
+	colleague, _ := f.Srv.Account(t, "DEVOPS", f.DeptA)
+	k.do(http.MethodPost, "/backend/api/accounts/{devops}/tokens/", "admin", nil, 201, nil)
+	k.do(http.MethodPatch, "/backend/api/accounts/"+strconv.FormatInt(colleague, 10)+"/", "admin",
+		map[string]any{"name": "Renamed colleague", "email": "renamed-" + strconv.FormatInt(colleague, 10) + "@example.test"}, 200, nil)
+	newFeature(t, f, "devops", "Marker", f.DeptA, stepJSON("Press Enter"))
+	marker := func(e sseEvent) bool { return e.Event.EventType == eventschemas.TypeFeatureSaved }
+
+	own := "account-" + strconv.FormatInt(f.IDs["devops"], 10)
+	for name, c := range map[string]*sseClient{"live": devops, "replay": replay} {
+		sawOwn := false
+		for _, e := range c.until(marker) {
+			if strings.HasPrefix(e.Event.Stream, "account-") && e.Event.Stream != own {
+				t.Errorf("%s: a caller without view_accounts received %s of %s", name, e.Event.EventType, e.Event.Stream)
+			}
+			sawOwn = sawOwn || (e.Event.Stream == own && e.Event.EventType == eventschemas.TypeTokenIssued)
+			wantNoHash(t, e)
+		}
+		if !sawOwn {
+			t.Errorf("%s: the caller did not receive the token issued to its own account", name)
+		}
+	}
+	types := map[string]bool{}
+	for _, e := range admin.until(marker) {
+		if strings.HasPrefix(e.Event.Stream, "account-") {
+			types[e.Event.EventType] = true
+		}
+		wantNoHash(t, e)
+	}
+	for _, typ := range []string{eventschemas.TypeAccountCreated, eventschemas.TypeAccountUpdated, eventschemas.TypeTokenIssued} {
+		if !types[typ] {
+			t.Errorf("SUPERUSER did not receive %s; got account events %v", typ, types)
+		}
+	}
+
+	// Listed: the log and a department's audit hold the TokenIssued
+	// events, without their hashes.
+	for _, path := range []string{"/backend/api/events/?size=5000&event_type=TokenIssued",
+		"/backend/api/departments/{deptA}/audit/?size=5000&event_type=TokenIssued"} {
+		r := k.get(path, "admin", 200, nil)
+		if strings.Contains(string(r.Body), "token_sha256") || !strings.Contains(string(r.Body), "token_id") {
+			t.Errorf("%s: %.400s, want TokenIssued events without token_sha256", path, r.Body)
+		}
+	}
+}
+
+// wantNoHash fails when a TokenIssued event shows the token's hash.
+func wantNoHash(t *testing.T, e sseEvent) {
+	t.Helper()
+	if _, ok := e.Event.Data["token_sha256"]; ok {
+		t.Errorf("%s of %s shows token_sha256", e.Event.EventType, e.Event.Stream)
 	}
 }
