@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -53,8 +55,9 @@ var (
 // Name returns "runs".
 func (*Runs) Name() string { return "runs" }
 
-// Version returns the version of the tables and Apply logic.
-func (*Runs) Version() int { return 1 }
+// Version returns the version of the tables and Apply logic. Version 2:
+// a result's browser object shows the version that ran.
+func (*Runs) Version() int { return 2 }
 
 // DDL creates the tables.
 func (*Runs) DDL() string {
@@ -220,8 +223,14 @@ func (m *Runs) Queue(b *pgx.Batch, ev Event) error {
 		b.Queue(`UPDATE results SET runner = $2, claimed_at = $3, lease_until = $4 WHERE feature_result_id = $1`,
 			e.FeatureResultID, e.Runner, e.ClaimedAt, e.LeaseUntil)
 	case *eventschemas.ResultStarted:
-		b.Queue(`UPDATE results SET started_at = $2, pid = $3, browser_version = $4, remote = $5
-			WHERE feature_result_id = $1`, e.FeatureResultID, e.StartedAt, e.PID, e.BrowserVersion, e.Remote)
+		// The browser object was requested with a version ("latest", as
+		// a feature's browser list says); once the browser runs, it shows
+		// the version that ran.
+		b.Queue(`UPDATE results SET started_at = $2, pid = $3, browser_version = $4, remote = $5,
+				browser = CASE WHEN $6 <> '' AND jsonb_typeof(browser) = 'object'
+					THEN jsonb_set(browser, '{browser_version}', to_jsonb($6::text)) ELSE browser END
+			WHERE feature_result_id = $1`, e.FeatureResultID, e.StartedAt, e.PID, e.BrowserVersion, e.Remote,
+			versionNumber(e.BrowserVersion))
 	case *eventschemas.LeaseRenewed:
 		b.Queue(`UPDATE results SET lease_until = $2 WHERE feature_result_id = $1`, e.FeatureResultID, e.LeaseUntil)
 	case *eventschemas.RunKilled:
@@ -267,6 +276,19 @@ func (m *Runs) Queue(b *pgx.Batch, ev Event) error {
 	}
 	return nil
 }
+
+// versionNumber is the dotted version of a browser's product string
+// ("HeadlessChrome/146.0.7680.80" gives "146.0.7680.80"), as Cometa's
+// browser objects write browser_version; the product string itself when it
+// holds no number.
+func versionNumber(product string) string {
+	if v := dottedVersion.FindString(product); v != "" {
+		return v
+	}
+	return strings.TrimSpace(product)
+}
+
+var dottedVersion = regexp.MustCompile(`\d+(?:\.\d+)*`)
 
 // queueRunRequested opens the run and one running result per browser,
 // each with the copies of the pinned feature version.

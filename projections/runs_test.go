@@ -347,3 +347,44 @@ func TestRunsCorrections(t *testing.T) {
 	}
 	h.CheckRebuild()
 }
+
+// A result's browser object was requested with "latest"; once its browser
+// has started it shows the version that ran, and the rest of the object
+// stays as requested.
+func TestRunsBrowserShowsTheVersionThatRan(t *testing.T) {
+	t.Parallel()
+	h := runsHarness(t)
+	requested := json.RawMessage(`{"os":"Generic","browser":"chrome","browser_version":"latest","device":null}`)
+	for _, id := range []int64{200, 201, 202} {
+		h.Append("result-"+itoa(id), &eventschemas.ResultAllocated{FeatureResultID: id, FeatureID: 9})
+	}
+	h.Append("run-50", &eventschemas.RunRequested{RunID: 50, FeatureID: 9, FeatureVersion: 1, FeatureName: "F",
+		DepartmentID: 3, Steps: []eventschemas.RunStep{}, Variables: []eventschemas.RunVariable{},
+		Parameters: map[string]string{}, RequestedBy: 1, RequestedAt: runsT0,
+		Results: []eventschemas.RunResult{{FeatureResultID: 200, Browser: requested},
+			{FeatureResultID: 201, Browser: requested}, {FeatureResultID: 202, Browser: requested}}})
+	for id, product := range map[int64]string{200: "HeadlessChrome/146.0.7680.80", 201: "", 202: "Chromium"} {
+		h.Append("result-"+itoa(id),
+			&eventschemas.ResultClaimed{FeatureResultID: id, RunID: 50, Runner: "runner-a", ClaimedAt: runsT0,
+				LeaseUntil: runsT0.Add(time.Minute)},
+			&eventschemas.ResultStarted{FeatureResultID: id, Runner: "runner-a", Browser: requested,
+				BrowserVersion: product, PID: 4242, StartedAt: runsT0})
+	}
+	h.Sync()
+
+	for id, want := range map[int64]string{200: "146.0.7680.80", 201: "latest", 202: "Chromium"} {
+		var browser map[string]any
+		var raw []byte
+		if err := h.Pool.QueryRow(context.Background(),
+			`SELECT browser FROM rm_runs.results WHERE feature_result_id = $1`, id).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &browser); err != nil {
+			t.Fatal(err)
+		}
+		if browser["browser_version"] != want || browser["browser"] != "chrome" || browser["os"] != "Generic" ||
+			len(browser) != 4 {
+			t.Errorf("result %d: browser %s, want browser_version %q and the rest as requested", id, raw, want)
+		}
+	}
+}
