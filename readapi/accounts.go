@@ -231,9 +231,17 @@ func (a *api) updateAccount(c *fiber.Ctx) error {
 	if cmd.FavouriteBrowsers, err = favouriteBrowsers(body.FavouriteBrowsers); err != nil {
 		return err
 	}
-	// Cometa ignores the memberships of one's own account unless one may
-	// edit accounts, because its UI always sends them back.
-	if body.Departments != nil && (id != who.AccountID || who.Role.Has(role.EditAccount)) {
+	// Cometa's UI always sends one's own memberships back, so sending them
+	// unchanged is fine without edit_account; changing them is refused
+	// (Cometa ignored them silently, and the caller believed it done).
+	if body.Departments != nil && id == who.AccountID && !who.Role.Has(role.EditAccount) {
+		if !sameSet(*body.Departments, who.Departments) {
+			return domain.Forbidden("departments: changing the departments of one's own account needs %s",
+				role.EditAccount)
+		}
+		body.Departments = nil
+	}
+	if body.Departments != nil {
 		cmd.Departments = nonNil(*body.Departments)
 		if cmd.Known, err = a.departmentIDs(ctx); err != nil {
 			return err
@@ -250,6 +258,28 @@ func (a *api) updateAccount(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"success": true})
+}
+
+// sameSet reports whether a and b hold the same ids, in any order and
+// however often.
+func sameSet(a, b []int64) bool {
+	in := func(xs []int64) map[int64]bool {
+		m := make(map[int64]bool, len(xs))
+		for _, x := range xs {
+			m[x] = true
+		}
+		return m
+	}
+	ma, mb := in(a), in(b)
+	if len(ma) != len(mb) {
+		return false
+	}
+	for x := range ma {
+		if !mb[x] {
+			return false
+		}
+	}
+	return true
 }
 
 // favouriteBrowsers accepts Cometa's JSON-encoded string or a plain array.

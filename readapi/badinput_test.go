@@ -46,6 +46,8 @@ func TestCoreBadInput(t *testing.T) {
 			`{"name": "x", "email": "x@example.test"}`, "", 403, "edit_account", nil},
 		{"higher role than one's own", patch, "/backend/api/accounts/{devops}/", "devops",
 			`{"name": "Test DEVOPS", "email": "x@example.test", "permission_name": "SUPERUSER"}`, "", 403, "higher power", nil},
+		{"own departments without edit_account", patch, "/backend/api/accounts/{anonymous}/", "anonymous",
+			`{"name": "x", "email": "x@example.test", "departments": [{deptA}, {deptB}]}`, "", 403, "departments", nil},
 		{"NUL in a name", post, "/backend/api/departments/", "admin", `{"department_name": "a\u0000b"}`, "", 400, "control characters", []string{"department_name"}},
 		{"newline in a name", post, "/backend/api/applications/", "admin", `{"app_name": "a\nb"}`, "", 400, "control characters", []string{"app_name"}},
 		{"name too long", post, "/backend/api/departments/", "admin",
@@ -69,7 +71,7 @@ func TestCoreBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := apitest.Request{Method: tc.method, Path: f.Expand(tc.path), Token: f.Tokens[tc.as], ContentType: tc.contentType}
 			if tc.body != "" {
-				req.Body = tc.body
+				req.Body = f.Expand(tc.body)
 			} else if tc.method == post || tc.method == patch {
 				req.Body = []byte{}
 			}
