@@ -14,7 +14,12 @@ import (
 
 // junitReport is GET /backend/api/feature_results/<id>/junit/: the result
 // as a JUnit XML report for CI servers, one testcase per executed step in
-// execution order, then the steps never reached as skipped cases.
+// execution order with the statuses the read model shows (overrides
+// included), then the steps never reached as skipped cases. A result that
+// is Failed or Canceled without a failed step (a flow error, a browser
+// that did not start, a status overridden by hand) gets a testcase with an
+// <error> carrying its reason, so that the report never reads as passed
+// for a result that did not pass.
 func (h *runAPI) junitReport(c *fiber.Ctx) error {
 	id, err := pathID(c, "feature_result_id")
 	if err != nil {
@@ -59,7 +64,7 @@ func junitSuite(r featureResultJSON, steps []stepResultJSON) junit.Suite {
 	if r.Reason != "" {
 		s.Properties = append(s.Properties, junit.Property{Name: "reason", Value: r.Reason})
 	}
-	last := -1
+	last, failed := -1, false
 	for _, st := range steps {
 		cs := junit.Case{Name: st.StepName, Time: time.Duration(st.ExecutionTime) * time.Millisecond}
 		switch st.Status {
@@ -71,6 +76,7 @@ func junitSuite(r featureResultJSON, steps []stepResultJSON) junit.Suite {
 			if cs.Message == "" {
 				cs.Message = "step failed"
 			}
+			failed = true
 		case eventschemas.StatusSkipped:
 			cs.Status, cs.Message = junit.Skipped, "inactive If branch"
 		}
@@ -89,5 +95,18 @@ func junitSuite(r featureResultJSON, steps []stepResultJSON) junit.Suite {
 		}
 		s.Cases = append(s.Cases, junit.Case{Name: name, Status: junit.Skipped, Message: "not reached"})
 	}
+	if !failed && (r.Status == eventschemas.StatusFailed || r.Status == eventschemas.StatusCanceled) {
+		s.Cases = append(s.Cases, resultError(r))
+	}
 	return s
+}
+
+// resultError is the case of a result that failed or was canceled outside
+// its steps: named after the feature, with the result's reason.
+func resultError(r featureResultJSON) junit.Case {
+	msg := r.Reason
+	if msg == "" {
+		msg = "the result is " + r.Status + " though none of its steps failed"
+	}
+	return junit.Case{Name: r.FeatureName, Status: junit.Errored, Message: msg, Type: "Result" + r.Status}
 }

@@ -5,7 +5,15 @@ import (
 	"context"
 	"encoding/xml"
 	"net/http"
+	"strconv"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cometa-es/cometa/commands"
+	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/readapi/apitest"
 )
 
 func TestJUnitReport(t *testing.T) {
@@ -109,5 +117,156 @@ func TestRunsSameAfterRebuild(t *testing.T) {
 		if !bytes.Equal(body, before[p]) {
 			t.Errorf("GET %s after a rebuild:\n%s\nbefore:\n%s", p, body, before[p])
 		}
+	}
+}
+
+// junitCounts is what a CI server reads first of a report: the counts and
+// the problems of its cases.
+type junitCounts struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Suites   []struct {
+		Failures int `xml:"failures,attr"`
+		Errors   int `xml:"errors,attr"`
+		Cases    []struct {
+			Name    string `xml:"name,attr"`
+			Failure *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"failure"`
+			Error *struct {
+				Message string `xml:"message,attr"`
+				Type    string `xml:"type,attr"`
+			} `xml:"error"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+func readJUnit(t *testing.T, f *apitest.Fixture, result int64) junitCounts {
+	t.Helper()
+	path := "/backend/api/feature_results/" + strconv.FormatInt(result, 10) + "/junit/"
+	resp, body := raw(t, f.Srv, http.MethodGet, path, f.Tokens["devops"], nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d\n%s", path, resp.StatusCode, body)
+	}
+	var doc junitCounts
+	if err := xml.Unmarshal(body, &doc); err != nil || len(doc.Suites) != 1 {
+		t.Fatalf("the report does not parse: %v\n%s", err, body)
+	}
+	return doc
+}
+
+// finishRun runs feature id as a runner would, recording steps with the
+// given statuses, and finishes it with status and reason.
+func finishRun(t *testing.T, f *apitest.Fixture, id int64, status, reason string, stepStatuses ...string) simulated {
+	t.Helper()
+	ctx := context.Background()
+	srv := f.Srv
+	req := execTest(t, f, "devops", id)
+	out := simulated{requested: req, ResultID: req.ResultIDs[0]}
+	runs := commands.NewRuns(srv.Log, srv.IDs, commands.RunsConfig{})
+	meta := commands.Meta{Actor: "service:runner", CorrelationID: uuid.NewString(), CommandID: uuid.New(), Now: time.Now()}
+	held, err := runs.Claim(ctx, meta, out.ResultID, req.RunID, "test-runner", time.Now().Add(time.Hour), time.Now)
+	if err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	for i, st := range stepStatuses {
+		rec := eventschemas.StepRecorded{Sequence: i + 1, Index: i, StepID: "s" + strconv.Itoa(i+1),
+			StepName: "step " + strconv.Itoa(i+1), Status: st, Success: st != eventschemas.StatusFailed,
+			Screenshots: []string{}}
+		if st == eventschemas.StatusFailed {
+			rec.Error = "step " + strconv.Itoa(i+1) + " broke"
+		}
+		if err := held.Record(ctx, rec); err != nil {
+			t.Fatalf("record step %d: %v", i+1, err)
+		}
+	}
+	if _, err := held.Finish(ctx, status, reason, "", 0); err != nil {
+		t.Fatalf("finish: %v", err)
+	}
+	settleAll(t, srv)
+	rows, err := srv.Pool.Query(ctx, `SELECT step_result_id FROM rm_runs.step_results
+		WHERE feature_result_id = $1 ORDER BY sequence`, out.ResultID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sid int64
+		if err := rows.Scan(&sid); err != nil {
+			t.Fatal(err)
+		}
+		out.StepResultIDs = append(out.StepResultIDs, sid)
+	}
+	return out
+}
+
+// Every Failed or Canceled result gives a failing report, also when no
+// step failed; a result whose failures were overridden to Success gives a
+// passing one.
+func TestJUnitFollowsTheResultStatus(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	id := runFeature(t, f, "devops", "Flow", f.DeptA, "Press Enter", "Press Enter")
+	const (
+		okS   = eventschemas.StatusSuccess
+		failS = eventschemas.StatusFailed
+	)
+
+	tests := []struct {
+		name     string
+		status   string
+		reason   string
+		steps    []string
+		failures int
+		errors   int
+		message  string
+	}{
+		{"a flow error before any step", failS, `step 1 "Break Loop": outside of a Loop`, nil, 0, 1,
+			`step 1 "Break Loop": outside of a Loop`},
+		{"a browser that did not start", failS, "the browser did not start: no chromium", nil, 0, 1,
+			"the browser did not start: no chromium"},
+		{"canceled after a passed step", eventschemas.StatusCanceled, "aborted: the run was killed", []string{okS}, 0, 1,
+			"aborted: the run was killed"},
+		{"failed without a reason", failS, "", []string{okS, okS}, 0, 1, "the result is Failed though none of its steps failed"},
+		{"a failed step", failS, "step 2 broke", []string{okS, failS}, 1, 0, ""},
+		{"passed", okS, "", []string{okS, okS}, 0, 0, ""},
+	}
+	for _, tc := range tests {
+		res := finishRun(t, f, id, tc.status, tc.reason, tc.steps...)
+		doc := readJUnit(t, f, res.ResultID)
+		s := doc.Suites[0]
+		if s.Failures != tc.failures || s.Errors != tc.errors || doc.Failures != tc.failures || doc.Errors != tc.errors {
+			t.Errorf("%s: failures %d errors %d (document %d, %d), want %d and %d", tc.name, s.Failures, s.Errors,
+				doc.Failures, doc.Errors, tc.failures, tc.errors)
+			continue
+		}
+		if tc.errors == 0 {
+			continue
+		}
+		last := s.Cases[len(s.Cases)-1]
+		if last.Name != "Flow" || last.Error == nil || last.Error.Message != tc.message ||
+			last.Error.Type != "Result"+tc.status {
+			t.Errorf("%s: last case %+v, want an error with %q", tc.name, last, tc.message)
+		}
+	}
+
+	// A passed result overridden to Failed fails the report.
+	passed := finishRun(t, f, id, okS, "", okS)
+	f.Srv.Do(t, http.MethodPatch, "/backend/api/feature_results/"+strconv.FormatInt(passed.ResultID, 10)+"/",
+		f.Tokens["manager"], map[string]any{"status": failS}).Want(t, 200)
+	if doc := readJUnit(t, f, passed.ResultID); doc.Errors != 1 || doc.Failures != 0 {
+		t.Errorf("a result overridden to Failed: failures %d errors %d", doc.Failures, doc.Errors)
+	}
+
+	// A failed result whose failed step and status were overridden to
+	// Success passes.
+	failed := finishRun(t, f, id, failS, "step 1 broke", failS, okS)
+	f.Srv.Do(t, http.MethodPatch, "/backend/api/step_result/"+strconv.FormatInt(failed.StepResultIDs[0], 10)+"/",
+		f.Tokens["manager"], map[string]any{"status": okS}).Want(t, 200)
+	f.Srv.Do(t, http.MethodPatch, "/backend/api/feature_results/"+strconv.FormatInt(failed.ResultID, 10)+"/",
+		f.Tokens["manager"], map[string]any{"status": okS}).Want(t, 200)
+	if doc := readJUnit(t, f, failed.ResultID); doc.Errors != 0 || doc.Failures != 0 {
+		t.Errorf("a result overridden to Success: failures %d errors %d", doc.Failures, doc.Errors)
 	}
 }

@@ -1,6 +1,7 @@
 // Package junit renders a feature result as a JUnit XML report, the format
 // CI servers read: one testsuite per feature result, one testcase per step,
-// failures with their messages, times in seconds.
+// failures with their messages, errors for what failed outside any step,
+// times in seconds.
 package junit
 
 import (
@@ -15,11 +16,15 @@ import (
 // Status is the outcome of one test case.
 type Status int
 
-// The outcomes of a step.
+// The outcomes of a case. Failed is a step that failed (a <failure>);
+// Errored is a case that could not run or a problem outside the steps,
+// such as a result that failed or was canceled with no step failing (an
+// <error>). CI servers count both as failing.
 const (
 	Passed Status = iota
 	Failed
 	Skipped
+	Errored
 )
 
 // Suite is one feature result.
@@ -55,12 +60,15 @@ type Case struct {
 	Name string
 	// Time is the step's execution time.
 	Time time.Duration
-	// Status is Passed, Failed or Skipped.
+	// Status is Passed, Failed, Skipped or Errored.
 	Status Status
-	// Message is a failure's or skip's one-line reason.
+	// Message is a failure's, error's or skip's one-line reason.
 	Message string
-	// Detail is a failure's full text (the error); Message when empty.
+	// Detail is a failure's or error's full text; Message when empty.
 	Detail string
+	// Type classifies a failure or error (its type attribute); StepFailed
+	// or Error when empty.
+	Type string
 }
 
 // The XML shape. Attributes that JUnit consumers require (tests,
@@ -101,6 +109,7 @@ type (
 		ClassName string      `xml:"classname,attr"`
 		Time      string      `xml:"time,attr"`
 		Failure   *xmlFailure `xml:"failure,omitempty"`
+		Error     *xmlFailure `xml:"error,omitempty"`
 		Skipped   *xmlSkipped `xml:"skipped,omitempty"`
 	}
 	xmlFailure struct {
@@ -134,11 +143,10 @@ func Write(w io.Writer, s Suite) error {
 		switch c.Status {
 		case Failed:
 			suite.Failures++
-			detail := c.Detail
-			if detail == "" {
-				detail = c.Message
-			}
-			xc.Failure = &xmlFailure{Message: firstLine(c.Message), Type: "StepFailed", Text: detail}
+			xc.Failure = problem(c, "StepFailed")
+		case Errored:
+			suite.Errors++
+			xc.Error = problem(c, "Error")
 		case Skipped:
 			suite.Skipped++
 			xc.Skipped = &xmlSkipped{Message: firstLine(c.Message)}
@@ -160,7 +168,7 @@ func Write(w io.Writer, s Suite) error {
 	if s.SystemOut != "" {
 		suite.SystemOut = &xmlCharsBody{Text: s.SystemOut}
 	}
-	doc := xmlSuites{Name: s.Name, Tests: suite.Tests, Failures: suite.Failures,
+	doc := xmlSuites{Name: s.Name, Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
 		Skipped: suite.Skipped, Time: suite.Time, Suites: []xmlSuite{suite}}
 
 	if _, err := io.WriteString(w, xml.Header); err != nil {
@@ -175,6 +183,18 @@ func Write(w io.Writer, s Suite) error {
 		return fmt.Errorf("write junit report %q: %w", s.Name, err)
 	}
 	return nil
+}
+
+// problem is the <failure> or <error> of a case.
+func problem(c Case, defaultType string) *xmlFailure {
+	detail, typ := c.Detail, c.Type
+	if detail == "" {
+		detail = c.Message
+	}
+	if typ == "" {
+		typ = defaultType
+	}
+	return &xmlFailure{Message: firstLine(c.Message), Type: typ, Text: detail}
 }
 
 // seconds formats d as JUnit's decimal seconds with millisecond precision.

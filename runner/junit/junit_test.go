@@ -17,6 +17,7 @@ type parsed struct {
 	XMLName  xml.Name `xml:"testsuites"`
 	Tests    int      `xml:"tests,attr"`
 	Failures int      `xml:"failures,attr"`
+	Errors   int      `xml:"errors,attr"`
 	Skipped  int      `xml:"skipped,attr"`
 	Time     string   `xml:"time,attr"`
 	Suites   []struct {
@@ -46,6 +47,11 @@ type parsedCase struct {
 		Type    string `xml:"type,attr"`
 		Text    string `xml:",chardata"`
 	} `xml:"failure"`
+	Error *struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+		Text    string `xml:",chardata"`
+	} `xml:"error"`
 	Skipped *struct {
 		Message string `xml:"message,attr"`
 	} `xml:"skipped"`
@@ -164,5 +170,33 @@ func TestWriteDefaults(t *testing.T) {
 				t.Errorf("classname %q, want %q", classes[0], tt.wantClass)
 			}
 		})
+	}
+}
+
+// An errored case (a result that failed outside its steps) is an <error>,
+// counted in errors on the suite and the document, so that CI sees the
+// report fail even when no step did.
+func TestWriteErrors(t *testing.T) {
+	t.Parallel()
+	doc, _ := render(t, junit.Suite{Name: "f", Cases: []junit.Case{
+		{Name: "a"},
+		{Name: "f", Status: junit.Errored, Message: "the browser did not start: no such file\nmore", Type: "ResultFailed"},
+		{Name: "g", Status: junit.Errored, Message: "canceled"},
+	}})
+	suite := doc.Suites[0]
+	if suite.Tests != 3 || suite.Failures != 0 || suite.Errors != 2 || doc.Errors != 2 || doc.Failures != 0 {
+		t.Fatalf("counts: suite tests=%d failures=%d errors=%d, document errors=%d",
+			suite.Tests, suite.Failures, suite.Errors, doc.Errors)
+	}
+	e := suite.Cases[1].Error
+	if e == nil || suite.Cases[1].Failure != nil || e.Message != "the browser did not start: no such file" ||
+		e.Type != "ResultFailed" || e.Text != "the browser did not start: no such file\nmore" {
+		t.Errorf("error %+v", e)
+	}
+	if e := suite.Cases[2].Error; e == nil || e.Type != "Error" || e.Text != "canceled" {
+		t.Errorf("error with defaults %+v", e)
+	}
+	if suite.Cases[0].Error != nil {
+		t.Errorf("a passed case has an error: %+v", suite.Cases[0].Error)
 	}
 }
