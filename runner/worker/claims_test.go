@@ -152,15 +152,15 @@ func TestPinnedVersion(t *testing.T) {
 	out := w.request(id)
 
 	<-arrived
-	_, changed, err := w.features.Save(context.Background(), w.meta(), w.author, id, 0,
+	saved, err := w.features.Save(context.Background(), w.meta(), w.author, id, 0,
 		func(_ context.Context, d feature.Definition) (feature.Definition, error) {
 			d.Steps = slices.Clone(d.Steps)
 			d.Steps[1].Content = `Goto URL "` + w.url + `/v2"`
 			return d, nil
 		})
 	close(edited)
-	if err != nil || !changed {
-		t.Fatalf("edit: %v, %v", changed, err)
+	if err != nil || !saved.Changed {
+		t.Fatalf("edit: %v, %v", saved.Changed, err)
 	}
 
 	result := out.ResultIDs[0]

@@ -115,7 +115,7 @@ func TestCompareKeyIsStepID(t *testing.T) {
 	id := w.feature("Moves", step(`StartBrowser and call URL "`+w.url+`/hello"`), compare,
 		step(`I can see "Go"`))
 	first, _ := w.runOnce(id)
-	_, _, err := w.features.Save(context.Background(), w.meta(), w.author, id, 0,
+	_, err := w.features.Save(context.Background(), w.meta(), w.author, id, 0,
 		func(_ context.Context, d feature.Definition) (feature.Definition, error) {
 			d.Steps = slices.Clone(d.Steps)
 			d.Steps[1], d.Steps[2] = d.Steps[2], d.Steps[1]

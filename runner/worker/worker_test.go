@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cometa-es/cometa/commands"
+	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/feature"
 	"github.com/cometa-es/cometa/eventschemas"
 	"github.com/cometa-es/cometa/eventstore"
@@ -428,5 +430,33 @@ func TestBrowserDoesNotStart(t *testing.T) {
 	if status != eventschemas.StatusFailed || !strings.Contains(f.Reason, "the browser did not start") ||
 		f.NotReached != 2 || len(w.stepsOf(result)) != 0 {
 		t.Errorf("status %s, finish %+v", status, f)
+	}
+}
+
+// A feature that runs another inside its Loop was fine when saved; once
+// the other gains a Loop of its own, a run request of the first is refused
+// naming the other, before a result exists or a browser starts.
+func TestNestedLoopThroughSubfeatureRefused(t *testing.T) {
+	w := newWorld(t)
+	inner := w.feature("Inner", step(`Press Enter`))
+	outer := w.feature("Outer", step(`Loop "2" times starting at "1" and do`),
+		step(fmt.Sprintf(`Run feature with id "%d" before continuing`, inner)), step(`End Loop`))
+	saved, err := w.features.Save(context.Background(), w.meta(), w.author, inner, 0,
+		func(_ context.Context, d feature.Definition) (feature.Definition, error) {
+			d.Steps = []feature.Step{step(`Loop "3" times starting at "1" and do`), step(`Press Enter`), step(`End Loop`)}
+			return d, nil
+		})
+	if err != nil {
+		t.Fatalf("a loop in the inner feature alone: %v", err)
+	}
+	w.sync(saved.Position)
+
+	_, err = w.runs.Request(context.Background(), w.meta(), w.author, commands.RunInput{FeatureID: outer})
+	if !errors.Is(err, domain.ErrInvalid) || !errors.Is(err, feature.ErrMultiLevelLoop) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("feature %d", inner)) {
+		t.Fatalf("run request: %v, want invalid nested loops naming feature %d", err, inner)
+	}
+	if live := w.alive(); len(live) > 0 {
+		t.Errorf("browser processes for a refused run: %v", live)
 	}
 }
