@@ -253,7 +253,13 @@ func (h *adminAPI) rebuild(c *fiber.Ctx) error {
 	}
 	<-job.done
 	done := h.jobs.copyOf(job)
-	if done.State == jobFailed {
+	switch {
+	case done.State == jobFailed && c.Context().Err() != nil:
+		// The shutdown stopped the rebuild (run watches the same signal).
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"success": false,
+			"error": "server shutting down: the rebuild stopped before it was done (a read model is " +
+				"swapped in only once rebuilt); start it again"})
+	case done.State == jobFailed:
 		return done.err
 	}
 	return c.JSON(done)

@@ -2,6 +2,7 @@ package readapi_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -326,5 +327,92 @@ func wantNoHash(t *testing.T, e sseEvent) {
 	t.Helper()
 	if _, ok := e.Event.Data["token_sha256"]; ok {
 		t.Errorf("%s of %s shows token_sha256", e.Event.EventType, e.Event.Stream)
+	}
+}
+
+// TestWaitingRunEndsOnShutdown: POST /backend/exectest/ with wait: true
+// for a run that does not end (no runner here) is answered at once when
+// the server shuts down, 503 naming the shutdown and the run, and does not
+// hold up the graceful shutdown.
+func TestWaitingRunEndsOnShutdown(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	f := &apitest.Fixture{Srv: srv, Tokens: map[string]string{"admin": srv.AdminToken}}
+	feat := newFeature(t, f, "admin", "Waited", srv.DefaultDepartment, stepJSON("Press Enter"))
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: readapi.ErrorHandler(srv.Deps.Logger)})
+	if err := readapi.Mount(app, srv.Deps); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+
+	// The run's request in the log says the handler is past the append.
+	ctx, cancel := context.WithTimeout(context.Background(), liveGuard)
+	defer cancel()
+	head, _, err := srv.Store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := srv.Store.SubscribeAll(ctx, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	type answer struct {
+		status int
+		body   map[string]any
+		err    error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+ln.Addr().String()+"/backend/exectest/",
+			strings.NewReader(`{"feature_id": `+feat+`, "wait": true}`))
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+srv.AdminToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		a := answer{status: resp.StatusCode}
+		a.err = json.NewDecoder(resp.Body).Decode(&a.body)
+		answered <- a
+	}()
+	for {
+		ev, err := sub.Recv()
+		if err != nil {
+			t.Fatalf("waiting for the run request: %v", err)
+		}
+		if ev.Type == eventschemas.TypeRunRequested {
+			break
+		}
+	}
+
+	shut := make(chan error, 1)
+	go func() { shut <- app.ShutdownWithTimeout(liveGuard) }()
+	a := <-answered
+	if a.err != nil {
+		t.Fatalf("exectest: %v", a.err)
+	}
+	msg, _ := a.body["error"].(string)
+	if a.status != http.StatusServiceUnavailable || !strings.Contains(msg, "shutting down") ||
+		a.body["run_id"] == nil || a.body["feature_result_ids"] == nil {
+		t.Errorf("exectest at shutdown: %d %v, want 503 naming the shutdown, with run_id and feature_result_ids",
+			a.status, a.body)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("shutdown: %v, want it done once the waiting request was answered", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("serve: %v", err)
 	}
 }

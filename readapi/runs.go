@@ -87,8 +87,18 @@ func (h *runAPI) execTest(c *fiber.Ctx) error {
 	// many concurrent waits would be cheaper on one shared subscription.
 	waitCtx, cancel := context.WithTimeout(ctx, maxRunWait)
 	defer cancel()
+	// A server that shuts down ends the wait at once (fasthttp closes the
+	// request context's Done then), so that a stop is not held up by a run
+	// that may take half an hour, and the client learns why.
+	defer context.AfterFunc(c.Context(), cancel)()
 	if _, err := h.runs.WaitFinished(waitCtx, req.RunID); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case c.Context().Err() != nil:
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"success": false,
+				"error": fmt.Sprintf("server shutting down: run %d had not finished when the server began "+
+					"to stop; its results show how it ends", req.RunID),
+				"feature_result_ids": req.ResultIDs, "run_id": req.RunID})
+		case errors.Is(err, context.DeadlineExceeded):
 			return c.Status(fiber.StatusGatewayTimeout).JSON(fiber.Map{"success": false,
 				"error":              fmt.Sprintf("run %d was still running after %s", req.RunID, maxRunWait),
 				"feature_result_ids": req.ResultIDs, "run_id": req.RunID})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -79,8 +80,13 @@ func readiness(c *fiber.Ctx, logger *slog.Logger, checks []check) error {
 }
 
 // serveHTTP serves app on ln until ctx ends, then stops accepting and drains
-// open requests for at most drain before closing them.
-func serveHTTP(ctx context.Context, app *fiber.App, ln net.Listener, drain time.Duration) error {
+// open requests for at most drain before closing them. The shutdown closes
+// every request context's Done, which ends the long waits (exectest with
+// wait, the live stream) with an answer at once; a request still open when
+// drain is over is cut, which is logged: it is part of a graceful stop, not
+// a failure of it.
+func serveHTTP(ctx context.Context, app *fiber.App, ln net.Listener, drain time.Duration,
+	logger *slog.Logger) error {
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 
@@ -90,13 +96,20 @@ func serveHTTP(ctx context.Context, app *fiber.App, ln net.Listener, drain time.
 	case <-ctx.Done():
 	}
 
+	start := time.Now()
 	err := app.ShutdownWithTimeout(drain)
 	// Closing ln again makes Serve return even when the shutdown raced
 	// with its start; the error of a second close means nothing.
 	_ = ln.Close()
 	<-served
-	if err != nil {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		logger.WarnContext(ctx, "open requests cut at the end of the shutdown timeout", "listen", ln.Addr().String(),
+			"shutdown_timeout", drain)
+	case err != nil:
 		return fmt.Errorf("shut down http on %s: %w", ln.Addr(), err)
+	default:
+		logger.DebugContext(ctx, "http server stopped", "listen", ln.Addr().String(), "duration", time.Since(start))
 	}
 	return nil
 }

@@ -134,7 +134,7 @@ func TestServeHTTP(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- serveHTTP(ctx, app, ln, time.Second) }()
+	go func() { served <- serveHTTP(ctx, app, ln, time.Second, slog.New(slog.DiscardHandler)) }()
 	base := "http://" + ln.Addr().String()
 
 	resp, err := http.Post(base+"/backend/info/", "application/json",

@@ -86,18 +86,30 @@ func runParts(p *process, want parts) error {
 	}
 
 	app := newHTTPApp(cfg, logger, infra.checks())
-	gctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	g, gctx := errgroup.WithContext(gctx)
+	// The stop goes in order: first the HTTP server (it stops accepting,
+	// ends long waits and live streams at once, and lets open requests
+	// finish, which may wait for the projectors), then the parts (runner,
+	// scheduler, projectors), then the store, the pool and the cluster. So
+	// the parts run on a context of their own, ended after the server; a
+	// part that fails ends it early, and stops the server too.
+	partsCtx, stopParts := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopParts()
+	g, gctx := errgroup.WithContext(partsCtx)
 	if err := startParts(gctx, g, app, cfg, infra, logger, want); err != nil {
-		cancel()
+		stopParts()
 		_ = g.Wait()
 		closeCtx, done := context.WithTimeout(context.WithoutCancel(p.ctx), cfg.ShutdownTimeout)
 		defer done()
 		infra.close(closeCtx)
 		return err
 	}
-	g.Go(func() error { return serveHTTP(gctx, app, ln, cfg.ShutdownTimeout) })
+	httpCtx, stopHTTP := context.WithCancel(ctx)
+	defer stopHTTP()
+	defer context.AfterFunc(gctx, stopHTTP)()
+	g.Go(func() error {
+		defer stopParts()
+		return serveHTTP(httpCtx, app, ln, cfg.ShutdownTimeout, logger)
+	})
 
 	logger.InfoContext(ctx, "cometa started", "version", version, "listen", ln.Addr().String(),
 		"event_store", infra.storeKind, "database", infra.databaseKind)
