@@ -228,3 +228,29 @@ func TestScheduleBadInput(t *testing.T) {
 	}
 	f.Srv.Do(t, http.MethodGet, "/backend/api/schedules/", f.Tokens["devops"], nil).Want(t, 200)
 }
+
+// TestScheduleEmptyZoneIsUTC: an empty original_timezone means UTC and is
+// stored and shown as "UTC", as docs/scheduling.md says; the feature JSON
+// and the schedule answer agree.
+func TestScheduleEmptyZoneIsUTC(t *testing.T) {
+	t.Parallel()
+	f := newFeatureFixture(t)
+	k := kit{t: t, f: f}
+	var set struct {
+		Schedule struct {
+			Zone string `json:"original_timezone"`
+		} `json:"schedule"`
+	}
+	k.do(http.MethodPatch, "/backend/schedule/{featA}/", "devops",
+		`{"schedule": "0 3 * * *", "original_timezone": ""}`, http.StatusOK, &set)
+	var feat struct {
+		Results []struct {
+			Zone *string `json:"original_timezone"`
+		} `json:"results"`
+	}
+	k.get("/backend/api/features/{featA}/", "devops", http.StatusOK, &feat)
+	if set.Schedule.Zone != "UTC" || len(feat.Results) != 1 || feat.Results[0].Zone == nil ||
+		*feat.Results[0].Zone != "UTC" {
+		t.Errorf("empty zone: schedule answer %q, feature %+v; want \"UTC\" in both", set.Schedule.Zone, feat.Results)
+	}
+}
