@@ -203,6 +203,52 @@ func (m *Manager) WaitFor(ctx context.Context, pos eventstore.Position, names ..
 	}
 }
 
+// WaitBuilt blocks until each named read model (every one when none is
+// named) has been built at the version of its code, so that its tables
+// exist. A part that reads a model another part projects (the runner
+// reads the run queue) waits with it on a first start instead of failing
+// on tables not created yet. It polls the checkpoints every PollInterval;
+// ctx bounds the wait.
+func (m *Manager) WaitBuilt(ctx context.Context, names ...string) error {
+	hs, err := m.lookup(names)
+	if err != nil {
+		return fmt.Errorf("wait for read models to be built: %w", err)
+	}
+	want := make(map[string]int, len(hs))
+	names = names[:0:0]
+	for _, h := range hs {
+		want[h.name] = h.version
+		names = append(names, h.name)
+	}
+	poll := time.NewTimer(m.opts.PollInterval)
+	defer poll.Stop()
+	for {
+		built := 0
+		if err := m.Migrate(ctx); err == nil {
+			cps, err := m.readCheckpoints(ctx, names)
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("wait for read models %v to be built: %w", names, err)
+			}
+			for _, cp := range cps {
+				if cp.version == want[cp.name] {
+					built++
+				}
+			}
+		} else if ctx.Err() == nil && !isTransient(err) {
+			return fmt.Errorf("wait for read models %v to be built: %w", names, err)
+		}
+		if built == len(want) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for read models %v to be built: %w", names, context.Cause(ctx))
+		case <-poll.C:
+			poll.Reset(m.opts.PollInterval)
+		}
+	}
+}
+
 // readCheckpoints loads the checkpoints of names; models never built are
 // missing from the result.
 func (m *Manager) readCheckpoints(ctx context.Context, names []string) ([]checkpoint, error) {

@@ -88,3 +88,31 @@ func TestWaitForAcrossProcesses(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitBuiltOnAnEmptyLog: a process that reads a model another process
+// projects waits with WaitBuilt until the model's tables exist, also with
+// nothing in the log (where WaitFor of the head returns at once).
+func TestWaitBuiltOnAnEmptyLog(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	reader := e.manager(fastOptions(), &countersModel{}, seenModel{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := reader.WaitBuilt(ctx, "counters"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitBuilt before any projector ran: %v, want the context's error", err)
+	}
+	if err := reader.WaitBuilt(testContext(t), "nothing"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("WaitBuilt of an unknown model: %v, want ErrInvalid", err)
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- reader.WaitBuilt(testContext(t), "counters") }()
+	e.run(e.manager(fastOptions(), &countersModel{}, seenModel{}))
+	if err := <-done; err != nil {
+		t.Fatalf("WaitBuilt: %v", err)
+	}
+	var n int
+	if err := e.pool.QueryRow(testContext(t), "SELECT count(*) FROM rm_counters.counters").Scan(&n); err != nil {
+		t.Errorf("the model's table once WaitBuilt returned: %v", err)
+	}
+}

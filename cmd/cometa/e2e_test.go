@@ -324,6 +324,13 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := s.stop(t, syscall.SIGINT); err != nil {
 		t.Fatalf("cometa serve after SIGINT: %v, want exit 0\n%s", err, s.logs())
 	}
+	// On the first start the runner and the scheduler wait for the read
+	// models they read instead of querying tables not created yet.
+	for _, line := range strings.Split(s.logs(), "\n") {
+		if strings.Contains(line, "does not exist") {
+			t.Errorf("first start: %s", line)
+		}
+	}
 	for _, pid := range pids {
 		if state, _, ok := procState(pid); ok && state != 'Z' {
 			t.Errorf("postgres process %d still runs (state %c) after cometa exited", pid, state)

@@ -55,6 +55,26 @@ func (c *core) startRunner(ctx context.Context, g *errgroup.Group, cfg Config, i
 			Logger:          logger.With("component", "runner"),
 		},
 	})
-	g.Go(func() error { return w.Run(ctx) })
+	g.Go(func() error {
+		if err := c.waitModels(ctx, logger, "runner", runnerModels...); err != nil || ctx.Err() != nil {
+			return err
+		}
+		return w.Run(ctx)
+	})
+	return nil
+}
+
+// runnerModels are the read models the runner reads: the run queue, the
+// features (pinned definitions of sub-features) and the variables.
+var runnerModels = []string{"runqueue", "features", "variables"}
+
+// waitModels waits until the read models part reads have been built, so
+// that on a first start it does not query tables the projectors have not
+// created yet. A ctx that ends first is no error: the process stops.
+func (c *core) waitModels(ctx context.Context, logger *slog.Logger, part string, models ...string) error {
+	logger.DebugContext(ctx, "waiting for read models", "part", part, "read_models", models)
+	if err := c.projects.WaitBuilt(ctx, models...); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%s: %w", part, err)
+	}
 	return nil
 }

@@ -35,5 +35,11 @@ func (c *core) startScheduler(ctx context.Context, g *errgroup.Group, cfg Config
 		})
 	// TODO(scheduler): export the tick outcomes (Config.OnTick) as
 	// metrics beside the API's; today they are only logged.
-	g.Go(func() error { return s.Run(ctx) })
+	g.Go(func() error {
+		if err := c.waitModels(ctx, logger, "scheduler", "schedules", "features", "runqueue"); err != nil ||
+			ctx.Err() != nil {
+			return err
+		}
+		return s.Run(ctx)
+	})
 }
