@@ -70,8 +70,9 @@ func TestAuditEvents(t *testing.T) {
 		if strings.Contains(body, token) {
 			t.Errorf("the events hold the token of %s", user)
 		}
-		if !strings.Contains(body, commands.TokenHash(token)) {
-			t.Errorf("the events lack the hash of %s's token", user)
+		// Nor its hash: every event answer leaves token_sha256 out.
+		if strings.Contains(body, commands.TokenHash(token)) {
+			t.Errorf("the events hold the hash of %s's token", user)
 		}
 	}
 
