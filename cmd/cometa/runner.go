@@ -59,7 +59,7 @@ func (c *core) startRunner(ctx context.Context, g *errgroup.Group, cfg Config, i
 		if err := c.waitModels(ctx, logger, "runner", runnerModels...); err != nil || ctx.Err() != nil {
 			return err
 		}
-		return w.Run(ctx)
+		return stopped(ctx, w.Run(ctx))
 	})
 	return nil
 }
@@ -67,6 +67,16 @@ func (c *core) startRunner(ctx context.Context, g *errgroup.Group, cfg Config, i
 // runnerModels are the read models the runner reads: the run queue, the
 // features (pinned definitions of sub-features) and the variables.
 var runnerModels = []string{"runqueue", "features", "variables"}
+
+// stopped returns err of a part's Run unless ctx has ended: a part that
+// starts just as the process stops may fail its first call with ctx's
+// error (the runner's first subscription), which is the stop, not a fault.
+func stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
 
 // waitModels waits until the read models part reads have been built, so
 // that on a first start it does not query tables the projectors have not

@@ -40,6 +40,6 @@ func (c *core) startScheduler(ctx context.Context, g *errgroup.Group, cfg Config
 			ctx.Err() != nil {
 			return err
 		}
-		return s.Run(ctx)
+		return stopped(ctx, s.Run(ctx))
 	})
 }
