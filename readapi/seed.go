@@ -37,7 +37,11 @@ func Prepare(ctx context.Context, d Deps, seed Seed) error {
 	}
 
 	// The catalogue must be current before it is asked whether the
-	// browser is in it.
+	// browser is in it, and built at all: on an empty log (a first start
+	// without a bootstrap token) waiting for the head waits for nothing.
+	if err := d.Projections.WaitBuilt(ctx, "catalog"); err != nil {
+		return fmt.Errorf("seed browser: %w", err)
+	}
 	head, _, err := d.Log.Store().Head(ctx)
 	if err != nil {
 		return fmt.Errorf("seed browser: %w", err)
