@@ -159,10 +159,28 @@ func (e *env) run(list []steps.Step, vars ...variables.Variable) (steps.Summary,
 	return sum, results, err
 }
 
+// patient is how long a step that is meant to pass may take. A passing step
+// ends as soon as it succeeds, so the long timeout costs nothing on a quiet
+// machine and keeps the tests steady on a loaded one (a page load can take
+// several seconds when every core is busy).
+const patient = 30 * time.Second
+
+// lenient gives every step of list at least the patient timeout.
+func lenient(list []steps.Step) []steps.Step {
+	out := make([]steps.Step, len(list))
+	for i, s := range list {
+		if s.Timeout < patient {
+			s.Timeout = patient
+		}
+		out[i] = s
+	}
+	return out
+}
+
 // mustPass runs the steps and fails the test unless every step succeeded.
 func (e *env) mustPass(list ...steps.Step) []steps.StepResult {
 	e.t.Helper()
-	sum, results, err := e.run(list)
+	sum, results, err := e.run(lenient(list))
 	if err != nil {
 		e.t.Fatalf("Run: %v", err)
 	}
@@ -180,6 +198,8 @@ func (e *env) mustPass(list ...steps.Step) []steps.StepResult {
 // mustFail runs the steps and returns the error of the failing last step.
 func (e *env) mustFail(list ...steps.Step) string {
 	e.t.Helper()
+	// The steps before the failing one are meant to pass.
+	list = append(lenient(list[:len(list)-1]), list[len(list)-1])
 	_, results, err := e.run(list)
 	if err != nil {
 		e.t.Fatalf("Run: %v", err)
