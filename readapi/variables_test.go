@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/cometa-es/cometa/internal/cryptojs"
 	"github.com/cometa-es/cometa/readapi/apitest"
 )
@@ -138,6 +140,31 @@ func TestVariableEndpoints(t *testing.T) {
 		if strings.Contains(data, "hünter2") || strings.Contains(data, `h\u00fcnter2`) {
 			t.Errorf("an event holds the plain secret: %s", data)
 		}
+	}
+	// Nor in any row of any read model.
+	tables, err := f.Srv.Pool.Query(context.Background(), `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name)
+		FROM information_schema.tables WHERE table_schema LIKE 'rm\_%' AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(tables, pgx.RowTo[string])
+	if err != nil || len(names) == 0 {
+		t.Fatalf("read model tables %v: %v", names, err)
+	}
+	var leaks []string
+	for _, name := range names {
+		var n int
+		if err := f.Srv.Pool.QueryRow(context.Background(),
+			"SELECT count(*) FROM "+name+" r WHERE strpos(r::text, $1) > 0 OR strpos(r::text, $2) > 0",
+			"hünter2", `h\u00fcnter2`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			leaks = append(leaks, name)
+		}
+	}
+	if leaks != nil {
+		t.Errorf("read models hold the plain secret: %v", leaks)
 	}
 	if strings.Contains(f.Srv.Logs.String(), "hünter2") {
 		t.Error("the server logged the plain secret")
