@@ -214,6 +214,11 @@ func TestBootstrapToken(t *testing.T) {
 			t.Errorf("GET %s: %s, want the Default entry", path, body)
 		}
 	}
+	// Tokens are kept as their hashes only, by the read models too.
+	_, issued := srv.Account(t, "DEVOPS", srv.DefaultDepartment)
+	if tables := readModelsHolding(t, srv, apitest.AdminToken, issued); tables != nil {
+		t.Errorf("read models hold a token: %v", tables)
+	}
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+apitest.AdminToken))
 	srv.Send(t, apitest.Request{Method: get, Path: "/backend/api/departments/", Header: http.Header{"Authorization": {basic}}}).Want(t, 401)
 }
