@@ -3,6 +3,7 @@ package readapi_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -201,4 +202,22 @@ func readModelsHolding(t *testing.T, srv *apitest.Server, needles ...string) []s
 		}
 	}
 	return holding
+}
+
+// TestVariablesOfUnicodeEnvironment reads the seed's variables of one
+// environment whose name needs percent-encoding in the path (any Unicode,
+// even a slash).
+func TestVariablesOfUnicodeEnvironment(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	const env = "Prüfung ✓/β"
+	f.Srv.Do(t, http.MethodPost, "/api/environments/", f.Srv.AdminToken, map[string]any{"environment_name": env}).
+		Want(t, http.StatusCreated)
+	setVariables(t, f, "devops", `{"environment_name": "`+env+`", "variables": [
+		{"variable_name": "greeting", "variable_value": "grüß dich"}]}`, "{varEnv}")
+	setVariables(t, f, "devops", `{"environment_name": "Default", "variables": [
+		{"variable_name": "greeting", "variable_value": "hello"}]}`, "{varDefault}")
+
+	r := f.Srv.Do(t, http.MethodGet, "/backend/api/variables/"+url.PathEscape(env)+"/", f.Tokens["devops"], nil).Want(t, 200)
+	all(listsExactly("", "id", "{varEnv}"), field("0.environment_name", env), field("0.variable_value", "grüß dich"))(t, f, r)
 }
