@@ -73,6 +73,9 @@ func variableCases() []apitest.Case {
 			OK:              &apitest.Try{As: "devops", Status: 200, Check: listsExactly("", "id", "{varPassword}", "{varHost}")},
 			OtherDepartment: &apitest.Try{As: "devopsB", Status: 200, Check: listsExactly("", "id", "{varB}")},
 			NA:              "forbidden: Cometa's variable list needs no permission; bad body: it takes no input"},
+		{Method: get, Path: "/api/variables",
+			OK: &apitest.Try{As: "admin", Status: 200, Check: listsExactly("", "id", "{varPassword}", "{varHost}", "{varB}")},
+			NA: "SUPERUSER sees every department's variables; the bare form without the slash; as above"},
 		{Method: post, Path: "/backend/api/variables/",
 			OK: &apitest.Try{As: "devops", Status: 200, Body: `{"environment_name": "Default", "variables": [
 					{"variable_name": "host", "variable_value": "https://c.example ✓"}]}`,
