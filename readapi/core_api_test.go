@@ -167,6 +167,7 @@ func accountCases(f *apitest.Fixture) []apitest.Case {
 				token := r.Map(t)["token"].(string)
 				f.Srv.Do(t, get, "/backend/addoidcaccount/", token, nil).Want(t, 200)
 				f.Srv.Do(t, get, "/backend/addoidcaccount/", f.Tokens["analysis"], nil).Want(t, 200)
+				f.Tokens["analysis2"] = token
 			}},
 			Forbidden:       &apitest.Try{As: "analysis", Path: "/backend/api/accounts/{manager}/tokens/", Status: 403},
 			OtherDepartment: &apitest.Try{As: "devopsB", Status: 403},
@@ -174,7 +175,9 @@ func accountCases(f *apitest.Fixture) []apitest.Case {
 		},
 		{Method: del, Path: "/backend/api/accounts/{analysis}/tokens/",
 			OK: &apitest.Try{As: "admin", Status: 200, Check: func(t *testing.T, f *apitest.Fixture, r *apitest.Response) {
+				// Every token of the account: the first and the one issued above.
 				f.Srv.Do(t, get, "/backend/addoidcaccount/", f.Tokens["analysis"], nil).Want(t, 401)
+				f.Srv.Do(t, get, "/backend/addoidcaccount/", f.Tokens["analysis2"], nil).Want(t, 401)
 			}},
 			Forbidden:       &apitest.Try{As: "devops", Path: "/backend/api/accounts/{manager}/tokens/", Status: 403},
 			OtherDepartment: &apitest.Try{As: "devopsB", Path: "/backend/api/accounts/{manager}/tokens/", Status: 403},

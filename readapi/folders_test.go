@@ -56,7 +56,8 @@ func folderCases() []apitest.Case {
 			NA: "as the list"},
 		{Method: post, Path: "/backend/api/folders/",
 			OK: &apitest.Try{As: "devops", Status: 201, Body: `{"name": "Ünïcode 文件夹", "parent_id": {subA}}`,
-				Check: all(field("name", "Ünïcode 文件夹"), field("parent_id", "{subA}"), field("department", "{deptA}"))},
+				Check: all(field("success", "true"), field("name", "Ünïcode 文件夹"), field("parent_id", "{subA}"),
+					field("department", "{deptA}"))},
 			Forbidden: &apitest.Try{As: "anonymous", Status: 403, Body: `{"name": "x"}`,
 				Check: says("Missing permission 'create_folder'.")},
 			OtherDepartment: &apitest.Try{As: "devopsB", Status: 400, Body: `{"name": "x", "parent_id": {dirA}}`,
@@ -76,6 +77,18 @@ func folderCases() []apitest.Case {
 			OtherDepartment: &apitest.Try{As: "devopsB", Status: 404, Body: `{"old_folder": {dirMove}, "new_folder": 0}`},
 			BadBody: &apitest.Try{As: "devops", Status: 400, Body: `{"old_folder": {dirA}, "new_folder": {subA}}`,
 				Check: says("cannot be moved into itself or its sub-folders")}},
+		{Method: patch, Path: "/api/folders/",
+			OK: &apitest.Try{As: "devops", Status: 200, Body: `{"folder_id": {dirA}, "folder_name": "Seed-Name ✓"}`,
+				Check: func(t *testing.T, f *apitest.Fixture, r *apitest.Response) {
+					got := f.Srv.Do(t, get, f.Expand("/backend/api/folders/{dirA}/"), f.Tokens["devops"], nil).Want(t, 200)
+					if n := lookup(t, got, "0.name"); n != "Seed-Name ✓" {
+						t.Errorf("folder renamed by the seed's body is %q", n)
+					}
+				}},
+			OtherDepartment: &apitest.Try{As: "devopsB", Status: 404, Body: `{"folder_id": {dirA}, "folder_name": "x"}`},
+			BadBody: &apitest.Try{As: "devops", Status: 400, Body: `{"folder_id": {dirA}, "folder_name": ["x"]}`,
+				Check: says("folder_name")},
+			NA: "the seed's body {folder_id, folder_name}, bare form with the slash; forbidden as below"},
 		{Method: patch, Path: "/backend/api/folders",
 			OK: &apitest.Try{As: "devops", Status: 200, Body: `{"folder_id": {dirA}, "name": "Renamed 🗂"}`,
 				Check: func(t *testing.T, f *apitest.Fixture, r *apitest.Response) {

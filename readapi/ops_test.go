@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/cometa-es/cometa/readapi"
 	"github.com/cometa-es/cometa/readapi/apitest"
 )
@@ -162,6 +164,40 @@ func TestDocs(t *testing.T) {
 	}
 }
 
+// TestEveryRouteDocumented mounts the API on an app of its own and wants
+// every route it registers to be an operation of the OpenAPI document, so
+// that a route no test calls cannot go undocumented either. Only the
+// operations routes (/metrics, /docs) are outside the document.
+func TestEveryRouteDocumented(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	app := fiber.New()
+	if err := readapi.Mount(app, srv.Deps); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := readapi.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	param := regexp.MustCompile(`:([a-z_]+)`)
+	checked := 0
+	for _, r := range app.GetRoutes(true) {
+		if r.Method == http.MethodHead || r.Path == "/metrics" || strings.HasPrefix(r.Path, "/docs") {
+			continue
+		}
+		// The document's paths are the bare form; /backend is a server.
+		path := strings.TrimPrefix(r.Path, "/backend")
+		path = strings.Replace(param.ReplaceAllString(path, "{$1}"), "*", "{name}/", 1)
+		if item := doc.Paths.Find(path); item == nil || item.GetOperation(r.Method) == nil {
+			t.Errorf("%s %s is served but not in the OpenAPI document", r.Method, r.Path)
+		}
+		checked++
+	}
+	if checked < 100 {
+		t.Errorf("only %d routes checked", checked)
+	}
+}
+
 // TestBootstrapToken checks the bootstrap account: SUPERUSER admin@localhost
 // in the "Default" department, whose token is COMETA_BOOTSTRAP_TOKEN.
 func TestBootstrapToken(t *testing.T) {
@@ -177,6 +213,11 @@ func TestBootstrapToken(t *testing.T) {
 		if body := string(srv.Do(t, get, path, apitest.AdminToken, nil).Want(t, 200).Body); !strings.Contains(body, `"Default"`) {
 			t.Errorf("GET %s: %s, want the Default entry", path, body)
 		}
+	}
+	// Tokens are kept as their hashes only, by the read models too.
+	_, issued := srv.Account(t, "DEVOPS", srv.DefaultDepartment)
+	if tables := readModelsHolding(t, srv, apitest.AdminToken, issued); tables != nil {
+		t.Errorf("read models hold a token: %v", tables)
 	}
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+apitest.AdminToken))
 	srv.Send(t, apitest.Request{Method: get, Path: "/backend/api/departments/", Header: http.Header{"Authorization": {basic}}}).Want(t, 401)

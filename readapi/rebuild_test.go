@@ -15,6 +15,7 @@ func coreGETs() []struct{ path, as string } {
 	return []struct{ path, as string }{
 		{"/backend/api/accounts/", "admin"},
 		{"/backend/api/accounts/?search=test&size=2&page=2", "admin"},
+		{"/api/accounts?search=devops&size=1", "admin"},
 		{"/backend/api/account_roles/", "admin"},
 		{"/backend/addoidcaccount/", "admin"},
 		{"/backend/addoidcaccount/", "devops"},
@@ -26,6 +27,9 @@ func coreGETs() []struct{ path, as string } {
 		{"/backend/api/environments/", "devops"},
 		{"/backend/api/browsers/", "devops"},
 		{"/backend/api/actions/", "devops"},
+		{"/backend/parseActions/", "devops"},
+		{"/backend/browsers/browserstack/", "devops"},
+		{"/backend/info/", ""},
 	}
 }
 

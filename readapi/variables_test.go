@@ -3,9 +3,12 @@ package readapi_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cometa-es/cometa/internal/cryptojs"
 	"github.com/cometa-es/cometa/readapi/apitest"
@@ -70,6 +73,9 @@ func variableCases() []apitest.Case {
 			OK:              &apitest.Try{As: "devops", Status: 200, Check: listsExactly("", "id", "{varPassword}", "{varHost}")},
 			OtherDepartment: &apitest.Try{As: "devopsB", Status: 200, Check: listsExactly("", "id", "{varB}")},
 			NA:              "forbidden: Cometa's variable list needs no permission; bad body: it takes no input"},
+		{Method: get, Path: "/api/variables",
+			OK: &apitest.Try{As: "admin", Status: 200, Check: listsExactly("", "id", "{varPassword}", "{varHost}", "{varB}")},
+			NA: "SUPERUSER sees every department's variables; the bare form without the slash; as above"},
 		{Method: post, Path: "/backend/api/variables/",
 			OK: &apitest.Try{As: "devops", Status: 200, Body: `{"environment_name": "Default", "variables": [
 					{"variable_name": "host", "variable_value": "https://c.example ✓"}]}`,
@@ -139,6 +145,10 @@ func TestVariableEndpoints(t *testing.T) {
 			t.Errorf("an event holds the plain secret: %s", data)
 		}
 	}
+	// Nor in any row of any read model.
+	if tables := readModelsHolding(t, f.Srv, "hünter2", `h\u00fcnter2`); tables != nil {
+		t.Errorf("read models hold the plain secret: %v", tables)
+	}
 	if strings.Contains(f.Srv.Logs.String(), "hünter2") {
 		t.Error("the server logged the plain secret")
 	}
@@ -166,4 +176,51 @@ func TestVariableBatchDepartment(t *testing.T) {
 		`{"environment_name": "Default", "department_id": `+f.Vars["{deptB}"]+`, "variables": [
 			{"variable_name": "a", "variable_value": "b"}]}`).Want(t, 201)
 	field("data.0.department", "{deptB}")(t, f, r)
+}
+
+// readModelsHolding returns the read model tables (those of the rm_
+// schemas) with a row whose text holds any of needles.
+func readModelsHolding(t *testing.T, srv *apitest.Server, needles ...string) []string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := srv.Pool.Query(ctx, `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name)
+		FROM information_schema.tables WHERE table_schema LIKE 'rm\_%' AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(tables) == 0 {
+		t.Fatalf("read model tables %v: %v", tables, err)
+	}
+	var holding []string
+	for _, table := range tables {
+		var found bool
+		if err := srv.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+table+
+			" r WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) n WHERE strpos(r::text, n) > 0))",
+			needles).Scan(&found); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		if found {
+			holding = append(holding, table)
+		}
+	}
+	return holding
+}
+
+// TestVariablesOfUnicodeEnvironment reads the seed's variables of one
+// environment whose name needs percent-encoding in the path (any Unicode,
+// even a slash).
+func TestVariablesOfUnicodeEnvironment(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	const env = "Prüfung ✓/β"
+	f.Srv.Do(t, http.MethodPost, "/api/environments/", f.Srv.AdminToken, map[string]any{"environment_name": env}).
+		Want(t, http.StatusCreated)
+	setVariables(t, f, "devops", `{"environment_name": "`+env+`", "variables": [
+		{"variable_name": "greeting", "variable_value": "grüß dich"}]}`, "{varEnv}")
+	setVariables(t, f, "devops", `{"environment_name": "Default", "variables": [
+		{"variable_name": "greeting", "variable_value": "hello"}]}`, "{varDefault}")
+
+	r := f.Srv.Do(t, http.MethodGet, "/backend/api/variables/"+url.PathEscape(env)+"/", f.Tokens["devops"], nil).Want(t, 200)
+	all(listsExactly("", "id", "{varEnv}"), field("0.environment_name", env), field("0.variable_value", "grüß dich"))(t, f, r)
 }

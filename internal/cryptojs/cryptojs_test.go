@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,31 @@ func TestDecryptCryptoJS(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no vectors read")
+	}
+}
+
+// TestOpenSSLDecryptsEncrypt hands what Encrypt made to `openssl enc`,
+// whose "Salted__" format (EVP_BytesToKey over MD5) is the one CryptoJS
+// implements, so values made here decrypt in Cometa's UI too.
+func TestOpenSSLDecryptsEncrypt(t *testing.T) {
+	t.Parallel()
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skipf("the reverse direction needs the openssl command: %v", err)
+	}
+	for _, text := range []string{"", "exactly 16 bytes", "Grüße, 世界 ✓ — emoji 🚀", strings.Repeat("é", 333)} {
+		ct, err := Encrypt("pässphrase ✓", text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(openssl, "enc", "-d", "-aes-256-cbc", "-md", "md5", "-a", "-A", "-pass", "stdin")
+		// openssl reads the passphrase as the first line of stdin, then the
+		// ciphertext.
+		cmd.Stdin = strings.NewReader("pässphrase ✓\n" + ct)
+		out, err := cmd.Output()
+		if err != nil || string(out) != text {
+			t.Errorf("openssl decrypted %q to %q, %v; want %q", ct, out, err, text)
+		}
 	}
 }
 
