@@ -24,7 +24,7 @@ help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-7s %s\n", $$1, $$2 }' \
 		$(MAKEFILE_LIST)
 
-setup: ## Install what is missing (PostgreSQL 15, Chromium, Node.js; apt as root on Debian)
+setup: ## Install what is missing (PostgreSQL 15, Chromium, libwebp, Node.js, openssl; apt as root on Debian)
 	@scripts/setup.sh
 
 # -trimpath keeps the checkout's directory out of the build cache's keys, so

@@ -43,6 +43,12 @@ if ! command -v npm >/dev/null 2>&1; then
 	need npm "npm"
 fi
 
+# openssl checks in the tests that what cometa encrypts decrypts with
+# another implementation of the same format.
+if ! command -v openssl >/dev/null 2>&1; then
+	need openssl "OpenSSL (openssl, a second implementation of the encryption format for the tests)"
+fi
+
 if ! command -v go >/dev/null 2>&1; then
 	echo "setup: Go is not on PATH. Install Go 1.26 from go.dev/dl into /usr/local/go and" >&2
 	echo "       add /usr/local/go/bin to PATH (Debian 12's own golang is too old)." >&2
@@ -50,7 +56,7 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 if ((${#missing[@]} == 0)); then
-	echo "setup: PostgreSQL 15, Chromium, libwebp, Node.js and npm are installed"
+	echo "setup: PostgreSQL 15, Chromium, libwebp, Node.js, npm and openssl are installed"
 	exit 0
 fi
 
