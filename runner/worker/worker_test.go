@@ -87,8 +87,8 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 }
 
-// TestKill kills a result in the middle of a long step: it ends Canceled
-// and its browser is gone.
+// TestKill kills a result in the middle of a long step: the step stops
+// within 2 s, the result ends Canceled and its browser is gone.
 func TestKill(t *testing.T) {
 	w := newWorld(t)
 	w.page("/hello", helloPage)
@@ -108,8 +108,16 @@ func TestKill(t *testing.T) {
 	if err != nil || !changed {
 		t.Fatalf("kill: %v, %v", changed, err)
 	}
+	aborted := w.recorded(result, 2)
+	stopped := time.Since(start)
 	status := w.wait(out.RunID)[result]
-	t.Logf("kill to Canceled: %v", time.Since(start))
+	t.Logf("kill to the step's end: %v, to Canceled: %v", stopped, time.Since(start))
+	if stopped > 2*time.Second {
+		t.Errorf("the step in progress took %v to stop after the kill, want at most 2s", stopped)
+	}
+	if aborted.Status != eventschemas.StatusFailed {
+		t.Errorf("the step in progress after the kill: %+v", aborted)
+	}
 	if status != eventschemas.StatusCanceled {
 		t.Fatalf("status after kill: %s", status)
 	}
@@ -175,6 +183,9 @@ func TestStepTimeoutAndBrowserCrash(t *testing.T) {
 	}
 	if f := w.finished(result); f.NotReached != 1 || f.Reason != "Step took more than configured time: 2s." {
 		t.Errorf("never-loading page: finish %+v", f)
+	}
+	if live := w.alive(); len(live) > 0 {
+		t.Errorf("browser processes alive after the step timeout: %v", live)
 	}
 
 	slow := w.feature("Crashes",
