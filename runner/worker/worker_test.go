@@ -1,11 +1,14 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -373,7 +376,10 @@ func exited(b *browser.Browser) bool {
 func TestSecrets(t *testing.T) {
 	w := newWorld(t)
 	w.page("/hello", helloPage)
-	w.startWorker("runner-a", nil)
+	logs := &lockedBuffer{}
+	w.startWorker("runner-a", func(c *worker.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	ctx := context.Background()
 	const secret = "hunter2-Zoë"
 	for _, v := range []commands.VariableInput{
@@ -428,6 +434,27 @@ func TestSecrets(t *testing.T) {
 	if !saved["COPY"].Encrypted() || saved["PLAIN"].Encrypted() || saved["PLAIN"].Text() != "plain-zoe" {
 		t.Errorf("saved variables: COPY %v, PLAIN %v %q", saved["COPY"], saved["PLAIN"], saved["PLAIN"].Text())
 	}
+	if out := logs.String(); !strings.Contains(out, "run finished") || strings.Contains(out, "hunter2") {
+		t.Errorf("the runner's log (debug level) holds the secret or nothing:\n%s", out)
+	}
+}
+
+// lockedBuffer is a log destination that goroutines share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestBrowserDoesNotStart: a browser that cannot start fails the result
