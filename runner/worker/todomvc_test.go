@@ -141,6 +141,24 @@ func TestTodoMVC(t *testing.T) {
 		t.Errorf("failing variant: status %s, total %d, ok %d, fails %d, skipped %d", status, total, ok, fails,
 			total-ok-fails)
 	}
+	// The totals the API serves are the runs read model's, projected from
+	// the same events.
+	var sumMS, sumPixels int64
+	for _, s := range steps {
+		sumMS += s.ExecutionTimeMS
+		sumPixels += s.PixelDiff
+	}
+	var rmTotal, rmOK, rmFails int
+	var rmMS, rmPixels int64
+	if err := w.h.Pool.QueryRow(ctx, `SELECT recorded + not_reached, ok, fails, execution_time, pixel_diff
+		FROM rm_runs.results WHERE feature_result_id = $1`, result).
+		Scan(&rmTotal, &rmOK, &rmFails, &rmMS, &rmPixels); err != nil {
+		t.Fatal(err)
+	}
+	if rmTotal != 10 || rmOK != 7 || rmFails != 1 || rmTotal-rmOK-rmFails != 2 || rmMS != sumMS || rmPixels != sumPixels {
+		t.Errorf("failing variant's read model: total %d, ok %d, fails %d, %d ms, %d px; want 10, 7, 1, %d ms, %d px",
+			rmTotal, rmOK, rmFails, rmMS, rmPixels, sumMS, sumPixels)
+	}
 }
 
 // servable checks that the store serves screenshot name as WebP and as
