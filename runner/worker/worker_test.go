@@ -498,3 +498,37 @@ func TestNestedLoopThroughSubfeatureRefused(t *testing.T) {
 		t.Errorf("browser processes for a refused run: %v", live)
 	}
 }
+
+// TestVariablePrecedence defines one name in the department, the
+// environment and the feature, and names that share a prefix: the run,
+// through the store and the run's snapshot of the variables, sees the
+// feature's value over the environment's over the department's, and $user
+// does not rewrite $username.
+func TestVariablePrecedence(t *testing.T) {
+	w := newWorld(t)
+	w.page("/hello", helloPage)
+	w.startWorker("runner-a", nil)
+	ctx := context.Background()
+	id := w.feature("Precedence", step(`StartBrowser and call URL "`+w.url+`/hello"`),
+		step(`Assert "$HOST|${ONLY_UP}|$username|$user|${user}name" to be same as "feat|env|alice|u|uname"`))
+	for _, v := range []commands.VariableInput{
+		{Name: "HOST", Based: eventschemas.BasedDepartment, Value: "dep"},
+		{Name: "HOST", Based: eventschemas.BasedEnvironment, Value: "env"},
+		{Name: "HOST", Based: eventschemas.BasedFeature, FeatureID: id, Value: "feat"},
+		{Name: "ONLY_UP", Based: eventschemas.BasedDepartment, Value: "dep"},
+		{Name: "ONLY_UP", Based: eventschemas.BasedEnvironment, Value: "env"},
+		{Name: "user", Based: eventschemas.BasedDepartment, Value: "u"},
+		{Name: "username", Based: eventschemas.BasedDepartment, Value: "alice"},
+	} {
+		v.DepartmentID, v.EnvironmentID = 3, 2
+		_, res, _, err := w.variables.Put(ctx, w.meta(), w.author, v)
+		if err != nil {
+			t.Fatalf("%s (%s): %v", v.Name, v.Based, err)
+		}
+		w.sync(res.Position)
+	}
+	result, status := w.runOnce(id)
+	if steps := w.stepsOf(result); status != eventschemas.StatusSuccess || len(steps) != 2 {
+		t.Fatalf("status %s, steps %+v", status, steps)
+	}
+}
