@@ -532,3 +532,23 @@ func TestVariablePrecedence(t *testing.T) {
 		t.Fatalf("status %s, steps %+v", status, steps)
 	}
 }
+
+// TestStoppedWhileStarting: a worker whose context ends before it follows
+// the log returns nil, as for any stop, and claims nothing.
+func TestStoppedWhileStarting(t *testing.T) {
+	w := newWorld(t)
+	id := w.feature("Never claimed", step(`Goto URL "`+w.url+`/"`))
+	out := w.request(id)
+	w.sync(out.Position)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	wk := worker.New(worker.Deps{Log: w.log, Runs: w.runs, Queue: w.queue, Screenshots: w.shots,
+		Config: worker.Config{Identity: "runner-stopped", TempDir: w.browsers, Passphrase: passphrase,
+			Logger: testLogger(t, "runner-stopped")}})
+	if err := wk.Run(ctx); err != nil {
+		t.Errorf("Run with an ended context: %v, want nil", err)
+	}
+	if containsType(w.events(out.ResultIDs[0]), eventschemas.TypeResultClaimed) {
+		t.Error("a worker stopped while starting claimed a result")
+	}
+}
