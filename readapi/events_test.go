@@ -298,4 +298,18 @@ func TestRunReplay(t *testing.T) {
 	}
 	k.get("/backend/api/features/{feat}/trend/?last=0", "devops", 400, nil)
 	k.get("/backend/api/features/{feat}/trend/", "devopsB", 404, nil)
+	// Wrong types and unknown ids: a 4xx, never a 5xx, nothing appended.
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/backend/api/features/{feat}/trend/?last=x", 400},
+		{"/backend/api/features/{feat}/trend/?last=-1", 400},
+		{"/backend/api/features/{feat}/trend/?last=1.5", 400},
+		{"/backend/api/features/abc/trend/", 400},
+		{"/backend/api/features/987654/trend/", 404},
+		{"/backend/api/feature_results/0/events/", 400},
+	} {
+		f.Srv.Unchanged(t, tc.path, func() { k.get(tc.path, "devops", tc.status, nil) })
+	}
 }

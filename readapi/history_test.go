@@ -354,6 +354,41 @@ func checkDiff(t *testing.T, a, b int, d histDiff, va, vb histVersion) {
 			t.Errorf("diff %d to %d: step %s of version %d is gone but not listed as removed", a, b, sid, a)
 		}
 	}
+	for sid := range ib {
+		if !ia[sid] {
+			t.Errorf("diff %d to %d: step %s of version %d is new but not listed as added", a, b, sid, b)
+		}
+	}
+	// A step in both versions is edited when its sentence changed, and
+	// enabled or disabled when its flag did; no other step is.
+	byID := func(v histVersion) map[string]map[string]any {
+		m := map[string]map[string]any{}
+		for _, s := range v.Steps {
+			m[s["step_id"].(string)] = s
+		}
+		return m
+	}
+	sa, sb := byID(va), byID(vb)
+	listed := map[string]string{}
+	for _, sc := range d.Steps {
+		listed[sc.StepID+" "+sc.Kind] = sc.Kind
+	}
+	for sid, before := range sa {
+		after, ok := sb[sid]
+		if !ok {
+			continue
+		}
+		wantKinds := map[string]bool{
+			"edited":   before["step_content"] != after["step_content"],
+			"enabled":  before["enabled"] == false && after["enabled"] == true,
+			"disabled": before["enabled"] == true && after["enabled"] == false,
+		}
+		for kind, want := range wantKinds {
+			if _, got := listed[sid+" "+kind]; got != want && (want || kind != "edited") {
+				t.Errorf("diff %d to %d: step %s listed as %s: %v, want %v", a, b, sid, kind, got, want)
+			}
+		}
+	}
 	if a == b && len(d.Fields)+len(d.Steps) != 0 {
 		t.Errorf("diff %d to %d: %+v, want none", a, b, d)
 	}

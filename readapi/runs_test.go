@@ -509,3 +509,22 @@ func TestRunUnknownIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestExectestWithoutEnabledSteps: a feature whose steps are all disabled
+// is a 400 naming the cause, before anything is queued, with or without
+// wait.
+func TestExectestWithoutEnabledSteps(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	off := stepJSON("Press Enter")
+	off["enabled"] = false
+	f.Vars["{off}"] = newFeature(t, f, "devops", "All disabled", f.DeptA, off)
+	for _, body := range []string{`{"feature_id": {off}}`, `{"feature_id": {off}, "wait": true}`} {
+		f.Srv.Unchanged(t, "exectest "+body, func() {
+			r := f.Srv.Send(t, apitest.Request{Method: http.MethodPost, Path: "/backend/exectest/",
+				Token: f.Tokens["devops"], Body: f.Expand(body)})
+			r.Want(t, http.StatusBadRequest)
+			errorSays("No steps found in the feature")(t, f, r)
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,6 +133,24 @@ func TestLaunchAndClose(t *testing.T) {
 	live, err := b.Processes()
 	if err != nil || len(live) < 2 {
 		t.Fatalf("Processes = %v, %v; want the browser and its helpers", live, err)
+	}
+	// Debian's binary, no sandbox as root, and no name resolution but
+	// loopback's (machine-notes: background lookups otherwise).
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", b.PID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+	for _, want := range []string{"--host-resolver-rules=" + browser.LoopbackOnly, "--headless"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("browser command line %q lacks %q", args, want)
+		}
+	}
+	if os.Geteuid() == 0 && !slices.Contains(args, "--no-sandbox") {
+		t.Errorf("browser command line %q lacks --no-sandbox as root", args)
+	}
+	if !strings.HasPrefix(args[0], "/usr/lib/chromium/") {
+		t.Errorf("browser binary %q, want Debian's Chromium", args[0])
 	}
 
 	if err := b.Close(testContext(t)); err != nil {

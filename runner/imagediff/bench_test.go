@@ -85,8 +85,13 @@ func BenchmarkCompare1080p(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.Logf("diff pixels: Go %d, pixelmatch %d; same diff image: %v",
-				res.DiffPixels, nodeCount, bytes.Equal(res.Diff.Pix, nodeDiff))
+			same := bytes.Equal(res.Diff.Pix, nodeDiff)
+			b.Logf("diff pixels: Go %d, pixelmatch %d; same diff image: %v", res.DiffPixels, nodeCount, same)
+			// A faster comparison that counts differently is no result.
+			if res.DiffPixels != nodeCount || !same {
+				b.Errorf("Go and pixelmatch disagree on the same images: %d and %d pixels, same diff image %v",
+					res.DiffPixels, nodeCount, same)
+			}
 			benchreport.Record(b, benchreport.Percentile(samples, 50),
 				benchreport.Percentile(nodeMS, 50), "ms/compare")
 		})

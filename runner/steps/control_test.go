@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cometa-es/cometa/runner/steps"
 	"github.com/cometa-es/cometa/runner/variables"
@@ -105,6 +106,36 @@ func TestBreakAndContinue(t *testing.T) {
 		st(`End If`),
 		st(`End If`),
 	)
+}
+
+// Both sleep forms wait as long as they say (fractions, variables), and a
+// sub-feature reference by name, expanded when the feature is saved, is a
+// no-op when it runs.
+func TestSleepAndSubfeatureByName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	list := []steps.Step{
+		st(`I sleep "0.4" seconds`),
+		st(`I can sleep "$WAIT" seconds`),
+		st(`Run feature with name "Login flow" before continuing`),
+	}
+	sum, results, err := e.run(list, variables.Variable{Name: "WAIT", Value: "0.3", Scope: variables.ScopeFeature})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResults(t, results, []string{
+		`1:Success:I sleep "0.4" seconds`,
+		`2:Success:I can sleep "$WAIT" seconds`,
+		`3:Success:Run feature with name "Login flow" before continuing`,
+	})
+	for i, least := range []time.Duration{400 * time.Millisecond, 300 * time.Millisecond} {
+		if got := results[i].ExecutionTime; got < least || got > least+3*time.Second {
+			t.Errorf("step %d slept %v, want %v", i+1, got, least)
+		}
+	}
+	if sum.Status != steps.StatusSuccess || sum.OK != 3 {
+		t.Errorf("summary %+v", sum)
+	}
 }
 
 func TestFailuresStopOrContinue(t *testing.T) {

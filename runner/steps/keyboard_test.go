@@ -28,6 +28,15 @@ func TestKeyboard(t *testing.T) {
 		},
 		js(`return document.activeElement === document.body || document.activeElement.id !== 'field'`, "true"),
 		js(`return document.getElementById('keys').textContent.includes('Control;ctrl+a;Backspace;')`, "true"),
+		// Key names are keys, not text: ENTER and TAB press them.
+		js(`return document.getElementById('field').value`, ">Olá, 世界"),
+		js(`return document.getElementById('keys').textContent.endsWith('Enter;Enter;Tab;')`, "true"),
+		[]steps.Step{
+			st(`I can click on element with css selector "#field"`),
+			st(`Send keys "TAB"`),
+		},
+		js(`return document.activeElement.id !== 'field' && document.getElementById('keys').textContent.endsWith('Enter;Tab;Tab;')`, "true"),
+		js(`return document.getElementById('field').value`, ">Olá, 世界"),
 		[]steps.Step{
 			st(`I can click on element with css selector "#field"`),
 			{Content: "Send keys \"ignored\"\n\"\"\"\nline one\n\"\"\"", Timeout: st("").Timeout},

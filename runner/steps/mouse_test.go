@@ -32,6 +32,29 @@ func TestMouse(t *testing.T) {
 	)...)
 }
 
+// Every form of selector finds its element in the browser: a class and a
+// compound selector as CSS, an id, link text and XPath without a prefix,
+// and the type@@value prefixes.
+func TestSelectorKinds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustPass(join(
+		[]steps.Step{
+			st(`Goto URL "` + e.page("links.html") + `"`),
+			st(`I can click on element with css selector ".plain-target"`),
+			st(`I can click on element with css selector "#plain > span"`),
+			st(`I can click on element with css selector "plain"`),
+			st(`I can click on element with css selector "ctrl me"`),
+			st(`I can click on element with css selector "//button[@title='Save the form']"`),
+			st(`I can click on element with css selector "id@@save"`),
+			st(`I can click on element with css selector "class@@plain-target"`),
+			st(`I can click on element with css selector "xpath@@//div[@id='plain']"`),
+			st(`I can click on element with css selector "link_text@@ctrl me"`),
+		},
+		js(`return document.getElementById('log').textContent`, "plain;plain;plain;noctrl;save;save;plain;plain;noctrl;"),
+	)...)
+}
+
 // A button that the page replaces every few milliseconds is clicked all
 // the same: it is looked up again when the node goes stale.
 func TestClickRerenderedElement(t *testing.T) {

@@ -23,7 +23,12 @@ func TestNavigation(t *testing.T) {
 			st(`I can see "This is the second page" on page`),
 			st(`Return to the previous page`),
 			st(`BrowserTitle is "Links page"`),
-			st(`Reload page`),
+		},
+		// A reload loads the page anew: what the old one held is gone.
+		js(`window.beforeReload = 1; return String(window.beforeReload)`, "1"),
+		[]steps.Step{st(`Reload page`)},
+		js(`return typeof window.beforeReload`, "undefined"),
+		[]steps.Step{
 			st(`I can see element with css selector "#to-second"`),
 			st(`Goto URL "` + e.page("second.html") + `"`),
 			st(`BrowserTitle is "Second"`),

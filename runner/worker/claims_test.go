@@ -74,25 +74,29 @@ func TestTwoWorkersTwentyRuns(t *testing.T) {
 }
 
 // TestLeaseExpiry: a result claimed by a runner that vanished is ended
-// Failed by another worker once its lease expired.
+// Failed once its lease expired, by another worker or by the same runner
+// when it starts again.
 func TestLeaseExpiry(t *testing.T) {
 	w := newWorld(t)
-	id := w.feature("Abandoned", step(`Goto URL "`+w.url+`/"`))
-	out := w.request(id)
-	past := time.Now().Add(-time.Hour)
-	meta := commands.Meta{Actor: "service:runner", Now: past}
-	if _, err := w.runs.Claim(context.Background(), meta, out.ResultIDs[0], out.RunID, "runner-vanished",
-		past.Add(time.Minute), func() time.Time { return past }); err != nil {
-		t.Fatal(err)
-	}
-	w.startWorker("runner-b", nil)
-	if status := w.wait(out.RunID)[out.ResultIDs[0]]; status != eventschemas.StatusFailed {
-		t.Fatalf("status %s", status)
-	}
-	f := w.finished(out.ResultIDs[0])
-	if !strings.Contains(f.Reason, "runner-vanished stopped renewing its lease") ||
-		!strings.Contains(f.Reason, "ended by runner-b") {
-		t.Errorf("reason %q", f.Reason)
+	for _, ender := range []string{"runner-b", "runner-vanished"} {
+		id := w.feature("Abandoned before "+ender, step(`Goto URL "`+w.url+`/"`))
+		out := w.request(id)
+		past := time.Now().Add(-time.Hour)
+		meta := commands.Meta{Actor: "service:runner", Now: past}
+		if _, err := w.runs.Claim(context.Background(), meta, out.ResultIDs[0], out.RunID, "runner-vanished",
+			past.Add(time.Minute), func() time.Time { return past }); err != nil {
+			t.Fatal(err)
+		}
+		stop := w.startWorker(ender, nil)
+		if status := w.wait(out.RunID)[out.ResultIDs[0]]; status != eventschemas.StatusFailed {
+			t.Fatalf("ended by %s: status %s", ender, status)
+		}
+		stop()
+		f := w.finished(out.ResultIDs[0])
+		if !strings.Contains(f.Reason, "runner-vanished stopped renewing its lease") ||
+			!strings.Contains(f.Reason, "ended by "+ender) {
+			t.Errorf("ended by %s: reason %q", ender, f.Reason)
+		}
 	}
 }
 

@@ -1,8 +1,11 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/jpeg"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,9 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gen2brain/webp"
+
 	"github.com/cometa-es/cometa/commands"
 	"github.com/cometa-es/cometa/domain/feature"
 	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/runner/screenshots"
 )
 
 const fixtures = "../steps/testdata" // copies of shared/fixtures/todomvc
@@ -68,7 +74,9 @@ func fixtureSteps(t testing.TB, name string) []feature.Step {
 
 // TestTodoMVC runs the TodoMVC fixture through a worker on the vanillajs
 // and react implementations (the second run compares with the first's
-// baselines), and the failing variant with the totals its README gives.
+// baselines): 16 steps in the fixture's order, each timed, and 4
+// screenshots that the store serves as WebP and as JPEG; then the failing
+// variant with the totals its README gives.
 func TestTodoMVC(t *testing.T) {
 	w := newWorld(t)
 	w.mux.Handle("/todomvc/", http.StripPrefix("/todomvc/", http.FileServer(http.Dir(todomvc(t)))))
@@ -85,7 +93,8 @@ func TestTodoMVC(t *testing.T) {
 	}
 	put(commands.VariableInput{Name: "SECOND_TODO", Based: eventschemas.BasedEnvironment, Value: "Walk the dog"})
 
-	id := w.feature("TodoMVC", fixtureSteps(t, "todomvc.steps.json")...)
+	list := fixtureSteps(t, "todomvc.steps.json")
+	id := w.feature("TodoMVC", list...)
 	for _, impl := range []string{"vanillajs", "react"} {
 		put(commands.VariableInput{Name: "TODO_URL", FeatureID: id, Value: w.url + "/todomvc/" + impl + "/index.html"})
 		start := time.Now()
@@ -97,11 +106,15 @@ func TestTodoMVC(t *testing.T) {
 		}
 		shots := 0
 		for i, s := range steps {
-			if s.Sequence != i+1 || s.Status != eventschemas.StatusSuccess {
-				t.Errorf("%s: step %d: %+v", impl, i+1, s)
+			if s.Sequence != i+1 || s.Status != eventschemas.StatusSuccess || s.StepName != list[i].Content {
+				t.Errorf("%s: step %d: %+v, want %q", impl, i+1, s, list[i].Content)
+			}
+			if s.ExecutionTimeMS <= 0 {
+				t.Errorf("%s: step %d has no execution time", impl, i+1)
 			}
 			if s.Current != "" {
 				shots++
+				w.servable(s.Current)
 			}
 		}
 		if shots != 4 {
@@ -127,5 +140,54 @@ func TestTodoMVC(t *testing.T) {
 	if status != eventschemas.StatusFailed || total != 10 || ok != 7 || fails != 1 || total-ok-fails != 2 {
 		t.Errorf("failing variant: status %s, total %d, ok %d, fails %d, skipped %d", status, total, ok, fails,
 			total-ok-fails)
+	}
+	// The totals the API serves are the runs read model's, projected from
+	// the same events (once it has caught up with the finish).
+	head, _, err := w.h.Store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sync(head)
+	var sumMS, sumPixels int64
+	for _, s := range steps {
+		sumMS += s.ExecutionTimeMS
+		sumPixels += s.PixelDiff
+	}
+	var rmTotal, rmOK, rmFails int
+	var rmMS, rmPixels int64
+	if err := w.h.Pool.QueryRow(ctx, `SELECT recorded + not_reached, ok, fails, execution_time, pixel_diff
+		FROM rm_runs.results WHERE feature_result_id = $1`, result).
+		Scan(&rmTotal, &rmOK, &rmFails, &rmMS, &rmPixels); err != nil {
+		t.Fatal(err)
+	}
+	if rmTotal != 10 || rmOK != 7 || rmFails != 1 || rmTotal-rmOK-rmFails != 2 || rmMS != sumMS || rmPixels != sumPixels {
+		t.Errorf("failing variant's read model: total %d, ok %d, fails %d, %d ms, %d px; want 10, 7, 1, %d ms, %d px",
+			rmTotal, rmOK, rmFails, rmMS, rmPixels, sumMS, sumPixels)
+	}
+}
+
+// servable checks that the store serves screenshot name as WebP and as
+// JPEG, the two renditions GET /backend/screenshot/<name>/ negotiates.
+func (w *world) servable(name string) {
+	w.t.Helper()
+	for _, f := range []screenshots.Format{screenshots.WebP, screenshots.JPEG} {
+		r, err := w.shots.Rendition(context.Background(), name, f)
+		if err != nil {
+			w.t.Errorf("%s as %s: %v", name, f, err)
+			continue
+		}
+		data, err := os.ReadFile(r.Path)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		var img image.Image
+		if f == screenshots.WebP {
+			img, err = webp.Decode(bytes.NewReader(data))
+		} else {
+			img, err = jpeg.Decode(bytes.NewReader(data))
+		}
+		if err != nil || img.Bounds().Dx() < 100 {
+			w.t.Errorf("%s as %s (%d bytes): %v", name, f, len(data), err)
+		}
 	}
 }

@@ -168,15 +168,15 @@ func (w *Worker) Identity() string { return w.cfg.Identity }
 // When ctx ends, the results in progress are stopped and finished Failed
 // ("the runner stopped") and their browsers closed before Run returns nil.
 // An error is returned only when the worker cannot start following the
-// log.
+// log; a ctx that ends while it starts is a stop, not such a failure.
 func (w *Worker) Run(ctx context.Context) error {
 	head, _, err := w.d.Log.Store().Head(ctx)
 	if err != nil {
-		return fmt.Errorf("runner %s: %w", w.cfg.Identity, err)
+		return w.startError(ctx, err)
 	}
 	sub, err := w.d.Log.Store().SubscribeAll(ctx, head)
 	if err != nil {
-		return fmt.Errorf("runner %s: %w", w.cfg.Identity, err)
+		return w.startError(ctx, err)
 	}
 	w.log.InfoContext(ctx, "runner started", "max_parallel", w.cfg.MaxParallel, "lease_ms", w.cfg.Lease.Milliseconds())
 
@@ -207,6 +207,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	bg.Wait()
 	w.log.InfoContext(context.WithoutCancel(ctx), "runner stopped")
 	return nil
+}
+
+// startError is Run's answer to err from starting to follow the log: nil
+// when ctx has ended (the worker was stopped as it started).
+func (w *Worker) startError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("runner %s: %w", w.cfg.Identity, err)
 }
 
 // enqueue adds results to the local queue, skipping those queued or

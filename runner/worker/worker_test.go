@@ -1,11 +1,14 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -87,8 +90,8 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 }
 
-// TestKill kills a result in the middle of a long step: it ends Canceled
-// and its browser is gone.
+// TestKill kills a result in the middle of a long step: the step stops
+// within 2 s, the result ends Canceled and its browser is gone.
 func TestKill(t *testing.T) {
 	w := newWorld(t)
 	w.page("/hello", helloPage)
@@ -108,8 +111,16 @@ func TestKill(t *testing.T) {
 	if err != nil || !changed {
 		t.Fatalf("kill: %v, %v", changed, err)
 	}
+	aborted := w.recorded(result, 2)
+	stopped := time.Since(start)
 	status := w.wait(out.RunID)[result]
-	t.Logf("kill to Canceled: %v", time.Since(start))
+	t.Logf("kill to the step's end: %v, to Canceled: %v", stopped, time.Since(start))
+	if stopped > 2*time.Second {
+		t.Errorf("the step in progress took %v to stop after the kill, want at most 2s", stopped)
+	}
+	if aborted.Status != eventschemas.StatusFailed {
+		t.Errorf("the step in progress after the kill: %+v", aborted)
+	}
 	if status != eventschemas.StatusCanceled {
 		t.Fatalf("status after kill: %s", status)
 	}
@@ -175,6 +186,9 @@ func TestStepTimeoutAndBrowserCrash(t *testing.T) {
 	}
 	if f := w.finished(result); f.NotReached != 1 || f.Reason != "Step took more than configured time: 2s." {
 		t.Errorf("never-loading page: finish %+v", f)
+	}
+	if live := w.alive(); len(live) > 0 {
+		t.Errorf("browser processes alive after the step timeout: %v", live)
 	}
 
 	slow := w.feature("Crashes",
@@ -362,7 +376,10 @@ func exited(b *browser.Browser) bool {
 func TestSecrets(t *testing.T) {
 	w := newWorld(t)
 	w.page("/hello", helloPage)
-	w.startWorker("runner-a", nil)
+	logs := &lockedBuffer{}
+	w.startWorker("runner-a", func(c *worker.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	ctx := context.Background()
 	const secret = "hunter2-Zoë"
 	for _, v := range []commands.VariableInput{
@@ -417,6 +434,27 @@ func TestSecrets(t *testing.T) {
 	if !saved["COPY"].Encrypted() || saved["PLAIN"].Encrypted() || saved["PLAIN"].Text() != "plain-zoe" {
 		t.Errorf("saved variables: COPY %v, PLAIN %v %q", saved["COPY"], saved["PLAIN"], saved["PLAIN"].Text())
 	}
+	if out := logs.String(); !strings.Contains(out, "run finished") || strings.Contains(out, "hunter2") {
+		t.Errorf("the runner's log (debug level) holds the secret or nothing:\n%s", out)
+	}
+}
+
+// lockedBuffer is a log destination that goroutines share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestBrowserDoesNotStart: a browser that cannot start fails the result
@@ -458,5 +496,59 @@ func TestNestedLoopThroughSubfeatureRefused(t *testing.T) {
 	}
 	if live := w.alive(); len(live) > 0 {
 		t.Errorf("browser processes for a refused run: %v", live)
+	}
+}
+
+// TestVariablePrecedence defines one name in the department, the
+// environment and the feature, and names that share a prefix: the run,
+// through the store and the run's snapshot of the variables, sees the
+// feature's value over the environment's over the department's, and $user
+// does not rewrite $username.
+func TestVariablePrecedence(t *testing.T) {
+	w := newWorld(t)
+	w.page("/hello", helloPage)
+	w.startWorker("runner-a", nil)
+	ctx := context.Background()
+	id := w.feature("Precedence", step(`StartBrowser and call URL "`+w.url+`/hello"`),
+		step(`Assert "$HOST|${ONLY_UP}|$username|$user|${user}name" to be same as "feat|env|alice|u|uname"`))
+	for _, v := range []commands.VariableInput{
+		{Name: "HOST", Based: eventschemas.BasedDepartment, Value: "dep"},
+		{Name: "HOST", Based: eventschemas.BasedEnvironment, Value: "env"},
+		{Name: "HOST", Based: eventschemas.BasedFeature, FeatureID: id, Value: "feat"},
+		{Name: "ONLY_UP", Based: eventschemas.BasedDepartment, Value: "dep"},
+		{Name: "ONLY_UP", Based: eventschemas.BasedEnvironment, Value: "env"},
+		{Name: "user", Based: eventschemas.BasedDepartment, Value: "u"},
+		{Name: "username", Based: eventschemas.BasedDepartment, Value: "alice"},
+	} {
+		v.DepartmentID, v.EnvironmentID = 3, 2
+		_, res, _, err := w.variables.Put(ctx, w.meta(), w.author, v)
+		if err != nil {
+			t.Fatalf("%s (%s): %v", v.Name, v.Based, err)
+		}
+		w.sync(res.Position)
+	}
+	result, status := w.runOnce(id)
+	if steps := w.stepsOf(result); status != eventschemas.StatusSuccess || len(steps) != 2 {
+		t.Fatalf("status %s, steps %+v", status, steps)
+	}
+}
+
+// TestStoppedWhileStarting: a worker whose context ends before it follows
+// the log returns nil, as for any stop, and claims nothing.
+func TestStoppedWhileStarting(t *testing.T) {
+	w := newWorld(t)
+	id := w.feature("Never claimed", step(`Goto URL "`+w.url+`/"`))
+	out := w.request(id)
+	w.sync(out.Position)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	wk := worker.New(worker.Deps{Log: w.log, Runs: w.runs, Queue: w.queue, Screenshots: w.shots,
+		Config: worker.Config{Identity: "runner-stopped", TempDir: w.browsers, Passphrase: passphrase,
+			Logger: testLogger(t, "runner-stopped")}})
+	if err := wk.Run(ctx); err != nil {
+		t.Errorf("Run with an ended context: %v, want nil", err)
+	}
+	if containsType(w.events(out.ResultIDs[0]), eventschemas.TypeResultClaimed) {
+		t.Error("a worker stopped while starting claimed a result")
 	}
 }
