@@ -19,6 +19,7 @@ func TestForms(t *testing.T) {
 			st(`Set value "Ada Lovelace" on "#name"`),
 			st(`Check if "#name" contains "Ada Lovelace" in JS property "value"`),
 			st(`Set value "by name" on "fullname"`),
+			st(`Check if "#name" contains "by name" in JS property "value"`),
 			st(`Set value "some notes" on "//textarea[@id='notes']"`),
 			st(`Set value "edited" on "#editor"`),
 			st(`Check if "#editor" contains "edited" in JS property "innerText"`),
@@ -30,7 +31,7 @@ func TestForms(t *testing.T) {
 		js(`return document.getElementById('name').value + '|' + document.activeElement.id`, "|notes"),
 		[]steps.Step{
 			st(`I select option "es"`),
-			st(`I can see "es" on page`),
+			st(`Check if "#picked" contains "es" in JS property "innerText"`),
 			st(`I use selector "#country" and select option "Portugal"`),
 			st(`Check if "#picked" contains "pt" in JS property "innerText"`),
 			st(`I use selector "#country" and select option "contains:ANSW"`),
