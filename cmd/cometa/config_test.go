@@ -135,6 +135,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"COMETA_READ_YOUR_WRITES_TIMEOUT=2h", "COMETA_READ_YOUR_WRITES_TIMEOUT: 2h0m0s is not"},
 		{"COMETA_BROWSERSTACK_USERNAME=u", "set both COMETA_BROWSERSTACK_USERNAME and"},
 		{"COMETA_BROWSERSTACK_ACCESS_KEY=k", "set both COMETA_BROWSERSTACK_USERNAME and"},
+		{"COMETA_BROWSERSTACK_URL=ftp://bs", "COMETA_BROWSERSTACK_URL: scheme \"ftp\" is not one of http"},
+		{"COMETA_BROWSERSTACK_URL=https://", "COMETA_BROWSERSTACK_URL: no host"},
 		{"COMETA_SHUTDOWN_TIMEOUT=-1s", "COMETA_SHUTDOWN_TIMEOUT: -1s is not between"},
 	}
 	for _, tt := range tests {

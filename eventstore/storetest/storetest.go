@@ -148,9 +148,9 @@ func testExpectedRevisions(t *testing.T, s eventstore.Store) {
 		if !errors.As(err, &conflict) || !errors.Is(err, eventstore.ErrConflict) {
 			t.Fatalf("step %d: append expecting %s: got %v, want a conflict", i, st.expected, err)
 		}
-		if conflict.Actual != st.actual || conflict.Stream != stream {
-			t.Errorf("step %d: conflict on %q actual %d, want %q actual %d",
-				i, conflict.Stream, conflict.Actual, stream, st.actual)
+		if conflict.Actual != st.actual || conflict.Stream != stream || conflict.Expected != st.expected {
+			t.Errorf("step %d: conflict on %q expected %s actual %d, want %q expected %s actual %d",
+				i, conflict.Stream, conflict.Expected, conflict.Actual, stream, st.expected, st.actual)
 		}
 	}
 

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cometa-es/cometa/commands"
+	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/feature"
 	"github.com/cometa-es/cometa/eventschemas"
 	"github.com/cometa-es/cometa/runner/worker"
@@ -220,6 +222,18 @@ func TestScheduledRuns(t *testing.T) {
 	if _, err := req.RequestRun(context.Background(), scheduler.RunRequest{Key: uuid.New(), FeatureID: id,
 		OwnerID: 77}); err == nil {
 		t.Error("a tick of an unknown owner was run")
+	}
+	// Owner 0 would be the service actor, a SUPERUSER: refused, no run.
+	before, _, err := w.h.Store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := req.RequestRun(context.Background(), scheduler.RunRequest{Key: uuid.New(), FeatureID: id,
+		CorrelationID: "tick-1-20260101T000100Z"}); !errors.Is(err, domain.ErrInvalid) {
+		t.Errorf("a tick without an owner: %v, want it refused as invalid", err)
+	}
+	if after, _, err := w.h.Store.Head(context.Background()); err != nil || after != before {
+		t.Errorf("a tick without an owner moved the log from %v to %v (%v)", before, after, err)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/cometa-es/cometa/commands"
 	"github.com/cometa-es/cometa/domain/run"
+	"github.com/cometa-es/cometa/eventstore"
 	"github.com/cometa-es/cometa/runner/steps"
 )
 
@@ -168,13 +169,10 @@ func (w *Worker) Identity() string { return w.cfg.Identity }
 // When ctx ends, the results in progress are stopped and finished Failed
 // ("the runner stopped") and their browsers closed before Run returns nil.
 // An error is returned only when the worker cannot start following the
-// log; a ctx that ends while it starts is a stop, not such a failure.
+// log for another reason than an unavailable store, which it waits out;
+// a ctx that ends while it starts is a stop, not such a failure.
 func (w *Worker) Run(ctx context.Context) error {
-	head, _, err := w.d.Log.Store().Head(ctx)
-	if err != nil {
-		return w.startError(ctx, err)
-	}
-	sub, err := w.d.Log.Store().SubscribeAll(ctx, head)
+	head, sub, err := w.follow(ctx)
 	if err != nil {
 		return w.startError(ctx, err)
 	}
@@ -216,6 +214,35 @@ func (w *Worker) startError(ctx context.Context, err error) error {
 		return nil
 	}
 	return fmt.Errorf("runner %s: %w", w.cfg.Identity, err)
+}
+
+// follow subscribes to the log from its head. While the store is
+// unavailable (a runner that starts during an outage of EventStoreDB or
+// PostgreSQL) it tries again, with the backoff of watch, until ctx ends:
+// the outage must not end the process, whose projectors wait it out too.
+// Any other error is returned at once.
+func (w *Worker) follow(ctx context.Context) (eventstore.Position, eventstore.Subscription, error) {
+	backoff := resubscribeMin
+	for {
+		head, _, err := w.d.Log.Store().Head(ctx)
+		if err == nil {
+			var sub eventstore.Subscription
+			if sub, err = w.d.Log.Store().SubscribeAll(ctx, head); err == nil {
+				return head, sub, nil
+			}
+		}
+		if ctx.Err() != nil || !errors.Is(err, eventstore.ErrUnavailable) {
+			return eventstore.Position{}, nil, err
+		}
+		w.log.WarnContext(ctx, "event store unavailable; the runner starts once it answers", "err", err,
+			"retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return eventstore.Position{}, nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, resubscribeMax)
+	}
 }
 
 // enqueue adds results to the local queue, skipping those queued or
