@@ -219,8 +219,8 @@ func (h *eventAPI) audit(c *fiber.Ctx) error {
 	return h.page(c, f)
 }
 
-// page answers one page of events: {"results": [...], "next": <URL of
-// the next page or null>, "last_seq": <seq the next page starts after>}.
+// page answers one page of events: {"results": [...], "next": <link to
+// the next page (see pageLink) or null>, "last_seq": <seq the next page starts after>}.
 // A page past the end is empty with next null.
 func (h *eventAPI) page(c *fiber.Ctx, f projections.EventFilter) error {
 	ctx := c.UserContext()
@@ -245,11 +245,7 @@ func (h *eventAPI) page(c *fiber.Ctx, f projections.EventFilter) error {
 	}
 	var next any
 	if more {
-		args := fiber.AcquireArgs()
-		defer fiber.ReleaseArgs(args)
-		c.Context().QueryArgs().CopyTo(args)
-		args.Set("after", strconv.FormatInt(last, 10))
-		next = c.BaseURL() + c.Path() + "?" + args.String()
+		next = pageLink(c, "after", strconv.FormatInt(last, 10))
 	}
 	return c.JSON(fiber.Map{"results": out, "next": next, "last_seq": last})
 }
