@@ -220,8 +220,10 @@ func (h *eventAPI) audit(c *fiber.Ctx) error {
 }
 
 // page answers one page of events: {"results": [...], "next": <link to
-// the next page (see pageLink) or null>, "last_seq": <seq the next page starts after>}.
-// A page past the end is empty with next null.
+// the next page (see pageLink) or null>, "last_seq": <seq the next page
+// starts after>}. A page past the end is empty with next null, and its
+// last_seq is the log's last seq, not the after asked for: a client that
+// goes on from it misses none of the events still to come.
 func (h *eventAPI) page(c *fiber.Ctx, f projections.EventFilter) error {
 	ctx := c.UserContext()
 	if err := h.fresh(ctx, eventLogModel); err != nil {
@@ -242,6 +244,13 @@ func (h *eventAPI) page(c *fiber.Ctx, f projections.EventFilter) error {
 	for i, e := range list {
 		out[i] = toEventJSON(e)
 		last = e.Seq
+	}
+	if len(list) == 0 && last > 0 {
+		head, err := h.events.LastSeq(ctx)
+		if err != nil {
+			return err
+		}
+		last = min(last, head)
 	}
 	var next any
 	if more {

@@ -65,8 +65,10 @@ type liveRequest struct {
 // first one unless Last-Event-ID says otherwise, so that a client joining
 // in the middle of a run gets the whole run; ?stream= does the same for
 // any streams (comma-separated). Without either the stream starts at the
-// present. A comment is sent every 15 s while nothing happens; the stream
-// ends when the client goes away or the server shuts down.
+// present. ?stream= and ?feature_result_id= together are a 400, as is a
+// Last-Event-ID beyond the last event of the log. A comment is sent every
+// 15 s while nothing happens; the stream ends when the client goes away or
+// the server shuts down.
 //
 // The caller's token is checked again before every batch of events and at
 // least every 5 s: once it is revoked or its account deleted the stream
@@ -98,6 +100,7 @@ func (a *api) liveRequest(c *fiber.Ctx, who Caller) (liveRequest, error) {
 	token, _ := bearerToken(c)
 	req := liveRequest{who: who, token: string([]byte(token))}
 	var problems []error
+	afterName := ""
 	known := map[string]bool{}
 	for _, p := range liveParams {
 		known[p] = true
@@ -121,10 +124,13 @@ func (a *api) liveRequest(c *fiber.Ctx, who Caller) (liveRequest, error) {
 				"must be the seq of an event (0 or more), got %q", src.raw))
 			continue
 		}
-		req.after, req.fromStart = n, true
+		req.after, req.fromStart, afterName = n, true, src.name
 	}
 	req.streams = queryList(c, "stream")
-	if raw := c.Query("feature_result_id"); raw != "" {
+	if raw := c.Query("feature_result_id"); raw != "" && len(req.streams) > 0 {
+		problems = append(problems, domain.Invalid("feature_result_id",
+			"follows the streams of one result; give it or stream, not both"))
+	} else if raw != "" {
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || id < 1 {
 			problems = append(problems, domain.Invalid("feature_result_id", "must be a positive integer, got %q", raw))
@@ -145,6 +151,21 @@ func (a *api) liveRequest(c *fiber.Ctx, who Caller) (liveRequest, error) {
 	}
 	if len(problems) > 0 {
 		return req, joinInvalid(problems)
+	}
+	if req.fromStart {
+		// A seq beyond the last event would keep the stream silent until
+		// the log grows past it, and the events before it would never be
+		// sent.
+		if err := a.fresh(c.UserContext(), eventLogModel); err != nil {
+			return req, err
+		}
+		last, err := projections.NewEventLogReader(a.Pool).LastSeq(c.UserContext())
+		if err != nil {
+			return req, err
+		}
+		if req.after > last {
+			return req, domain.Invalid(afterName, "is %d, but the last event of the log is %d", req.after, last)
+		}
 	}
 	if len(req.streams) > 0 {
 		req.fromStart = true
