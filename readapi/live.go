@@ -241,10 +241,14 @@ func (a *api) stream(w *bufio.Writer, req liveRequest, shutdown <-chan struct{})
 	defer heartbeat.Stop()
 	recheck := time.NewTicker(liveRecheck)
 	defer recheck.Stop()
+	// pos is the position waitLive last waited for: the caller is checked
+	// against an accounts read model that has applied it, so only events up
+	// to pos are sent after the check. One beyond it (the event log model
+	// may be ahead) waits for the subscription's wake, which it is sure to
+	// get, and the check after it; no event appended after a revocation
+	// is sent on the revoked token.
+	pos := head
 	for {
-		// waitLive has let the accounts read model reach every event the
-		// batch may hold, so an event appended after a revocation is
-		// never sent on the revoked token.
 		who, err := a.liveCaller(ctx, req.token)
 		if err != nil {
 			fail(err)
@@ -252,13 +256,18 @@ func (a *api) stream(w *bufio.Writer, req liveRequest, shutdown <-chan struct{})
 		}
 		liveScope(&filter, who)
 
-		for {
+		for more := true; more; {
 			page, err := reader.Page(ctx, filter)
 			if err != nil {
 				fail(err)
 				return
 			}
+			more = len(page) == filter.Limit
 			for _, e := range page {
+				if pos.Less(e.Position) {
+					more = false
+					break
+				}
 				data, err := json.Marshal(toEventJSON(e))
 				if err != nil {
 					fail(err)
@@ -270,9 +279,6 @@ func (a *api) stream(w *bufio.Writer, req liveRequest, shutdown <-chan struct{})
 			if w.Flush() != nil {
 				return
 			}
-			if len(page) < filter.Limit {
-				break
-			}
 		}
 
 		select {
@@ -282,7 +288,8 @@ func (a *api) stream(w *bufio.Writer, req liveRequest, shutdown <-chan struct{})
 			fail(err)
 			return
 		case <-f.wake:
-			a.waitLive(ctx, f.position())
+			pos = f.position()
+			a.waitLive(ctx, pos)
 		case <-heartbeat.C:
 			fmt.Fprint(w, ": heartbeat\n\n")
 			if w.Flush() != nil {
