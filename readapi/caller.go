@@ -31,9 +31,8 @@ const callerKey = "cometa.caller"
 // must carry "Authorization: Bearer <token>" of a live account.
 func requireCaller(auth Authenticator) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		scheme, token, _ := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
-		token = strings.TrimSpace(token)
-		if !strings.EqualFold(scheme, "bearer") || token == "" {
+		token, ok := bearerToken(c)
+		if !ok {
 			return fmt.Errorf("send Authorization: Bearer <token>: %w", errUnauthenticated)
 		}
 		who, err := auth.Authenticate(c.UserContext(), token)
@@ -46,6 +45,15 @@ func requireCaller(auth Authenticator) fiber.Handler {
 		c.Locals(callerKey, who)
 		return c.Next()
 	}
+}
+
+// bearerToken returns the token of the request's "Authorization: Bearer"
+// header, false when there is none. The token is c's buffer, which fiber
+// reuses: copy it to keep it past the handler.
+func bearerToken(c *fiber.Ctx) (string, bool) {
+	scheme, token, _ := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
+	token = strings.TrimSpace(token)
+	return token, strings.EqualFold(scheme, "bearer") && token != ""
 }
 
 // callerOf returns the caller that requireCaller stored. It panics when a

@@ -219,9 +219,11 @@ func (h *eventAPI) audit(c *fiber.Ctx) error {
 	return h.page(c, f)
 }
 
-// page answers one page of events: {"results": [...], "next": <URL of
-// the next page or null>, "last_seq": <seq the next page starts after>}.
-// A page past the end is empty with next null.
+// page answers one page of events: {"results": [...], "next": <link to
+// the next page (see pageLink) or null>, "last_seq": <seq the next page
+// starts after>}. A page past the end is empty with next null, and its
+// last_seq is the log's last seq, not the after asked for: a client that
+// goes on from it misses none of the events still to come.
 func (h *eventAPI) page(c *fiber.Ctx, f projections.EventFilter) error {
 	ctx := c.UserContext()
 	if err := h.fresh(ctx, eventLogModel); err != nil {
@@ -243,13 +245,16 @@ func (h *eventAPI) page(c *fiber.Ctx, f projections.EventFilter) error {
 		out[i] = toEventJSON(e)
 		last = e.Seq
 	}
+	if len(list) == 0 && last > 0 {
+		head, err := h.events.LastSeq(ctx)
+		if err != nil {
+			return err
+		}
+		last = min(last, head)
+	}
 	var next any
 	if more {
-		args := fiber.AcquireArgs()
-		defer fiber.ReleaseArgs(args)
-		c.Context().QueryArgs().CopyTo(args)
-		args.Set("after", strconv.FormatInt(last, 10))
-		next = c.BaseURL() + c.Path() + "?" + args.String()
+		next = pageLink(c, "after", strconv.FormatInt(last, 10))
 	}
 	return c.JSON(fiber.Map{"results": out, "next": next, "last_seq": last})
 }

@@ -28,6 +28,9 @@ const (
 	livePage = 500
 	// liveRetry is the reconnection delay the stream asks clients for.
 	liveRetry = 2 * time.Second
+	// liveRecheck is how often an idle stream checks that its token still
+	// authenticates; a busy one checks before every batch as well.
+	liveRecheck = 5 * time.Second
 )
 
 // liveParams are the query parameters of the live stream.
@@ -40,6 +43,9 @@ func (a *api) liveRoutes(r *routes) {
 // liveRequest is what one client asked to follow.
 type liveRequest struct {
 	who Caller
+	// token is the caller's bearer token, authenticated again while the
+	// stream lasts.
+	token string
 	// after is the seq to continue after; fromStart is set when the
 	// client named it (Last-Event-ID) or a stream of its own, so that the
 	// stream starts there rather than at the present.
@@ -59,8 +65,15 @@ type liveRequest struct {
 // first one unless Last-Event-ID says otherwise, so that a client joining
 // in the middle of a run gets the whole run; ?stream= does the same for
 // any streams (comma-separated). Without either the stream starts at the
-// present. A comment is sent every 15 s while nothing happens; the stream
-// ends when the client goes away or the server shuts down.
+// present. ?stream= and ?feature_result_id= together are a 400, as is a
+// Last-Event-ID beyond the last event of the log. A comment is sent every
+// 15 s while nothing happens; the stream ends when the client goes away or
+// the server shuts down.
+//
+// The caller's token is checked again before every batch of events and at
+// least every 5 s: once it is revoked or its account deleted the stream
+// sends an error event and ends, and a changed role or membership applies
+// from the next batch on.
 func (a *api) live(c *fiber.Ctx) error {
 	who := callerOf(c)
 	if err := who.Require(string(role.ViewFeature)); err != nil {
@@ -84,8 +97,10 @@ func (a *api) live(c *fiber.Ctx) error {
 
 // liveRequest reads and checks the stream's parameters.
 func (a *api) liveRequest(c *fiber.Ctx, who Caller) (liveRequest, error) {
-	req := liveRequest{who: who}
+	token, _ := bearerToken(c)
+	req := liveRequest{who: who, token: string([]byte(token))}
 	var problems []error
+	afterName := ""
 	known := map[string]bool{}
 	for _, p := range liveParams {
 		known[p] = true
@@ -109,10 +124,13 @@ func (a *api) liveRequest(c *fiber.Ctx, who Caller) (liveRequest, error) {
 				"must be the seq of an event (0 or more), got %q", src.raw))
 			continue
 		}
-		req.after, req.fromStart = n, true
+		req.after, req.fromStart, afterName = n, true, src.name
 	}
 	req.streams = queryList(c, "stream")
-	if raw := c.Query("feature_result_id"); raw != "" {
+	if raw := c.Query("feature_result_id"); raw != "" && len(req.streams) > 0 {
+		problems = append(problems, domain.Invalid("feature_result_id",
+			"follows the streams of one result; give it or stream, not both"))
+	} else if raw != "" {
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || id < 1 {
 			problems = append(problems, domain.Invalid("feature_result_id", "must be a positive integer, got %q", raw))
@@ -133,6 +151,21 @@ func (a *api) liveRequest(c *fiber.Ctx, who Caller) (liveRequest, error) {
 	}
 	if len(problems) > 0 {
 		return req, joinInvalid(problems)
+	}
+	if req.fromStart {
+		// A seq beyond the last event would keep the stream silent until
+		// the log grows past it, and the events before it would never be
+		// sent.
+		if err := a.fresh(c.UserContext(), eventLogModel); err != nil {
+			return req, err
+		}
+		last, err := projections.NewEventLogReader(a.Pool).LastSeq(c.UserContext())
+		if err != nil {
+			return req, err
+		}
+		if req.after > last {
+			return req, domain.Invalid(afterName, "is %d, but the last event of the log is %d", req.after, last)
+		}
 	}
 	if len(req.streams) > 0 {
 		req.fromStart = true
@@ -161,10 +194,15 @@ func (a *api) stream(w *bufio.Writer, req liveRequest, shutdown <-chan struct{})
 	}()
 	log := a.Logger.With("account_id", req.who.AccountID)
 	fail := func(err error) {
-		if ctx.Err() == nil {
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errUnauthenticated), errors.Is(err, domain.ErrForbidden):
+			log.InfoContext(ctx, "live stream ended: access withdrawn", "err", err)
+		default:
 			log.WarnContext(ctx, "live stream ended", "err", err)
-			writeSSEError(w, err)
 		}
+		writeSSEError(w, err)
 	}
 
 	store := a.Log.Store()
@@ -183,16 +221,10 @@ func (a *api) stream(w *bufio.Writer, req liveRequest, shutdown <-chan struct{})
 	go f.follow(sub)
 
 	reader := projections.NewEventLogReader(a.Pool)
-	// TODO(live): the caller's departments are read once, at connection;
-	// a membership change takes effect when the client reconnects. An
-	// event whose department becomes known only later (a FeatureCreated
-	// split from its first FeatureSaved by a log read) is not sent once
-	// the cursor has passed it.
-	filter := projections.EventFilter{After: req.after, Limit: livePage, Streams: req.streams,
-		Departments: req.who.Departments, AllDepartments: req.who.SeesAllDepartments(),
-		// Accounts are shown to holders of view_accounts only, as by
-		// GET /api/accounts/ and the audit; anyone follows their own.
-		HideAccounts: req.who.Require(string(role.ViewAccounts)) != nil, OwnAccount: req.who.AccountID}
+	// TODO(live): an event whose department becomes known only later (a
+	// FeatureCreated split from its first FeatureSaved by a log read) is
+	// not sent once the cursor has passed it.
+	filter := projections.EventFilter{After: req.after, Limit: livePage, Streams: req.streams}
 	a.waitLive(ctx, head)
 	if !req.fromStart {
 		if filter.After, err = reader.LastSeq(ctx); err != nil {
@@ -207,14 +239,35 @@ func (a *api) stream(w *bufio.Writer, req liveRequest, shutdown <-chan struct{})
 
 	heartbeat := time.NewTicker(liveHeartbeat)
 	defer heartbeat.Stop()
+	recheck := time.NewTicker(liveRecheck)
+	defer recheck.Stop()
+	// pos is the position waitLive last waited for: the caller is checked
+	// against an accounts read model that has applied it, so only events up
+	// to pos are sent after the check. One beyond it (the event log model
+	// may be ahead) waits for the subscription's wake, which it is sure to
+	// get, and the check after it; no event appended after a revocation
+	// is sent on the revoked token.
+	pos := head
 	for {
-		for {
+		who, err := a.liveCaller(ctx, req.token)
+		if err != nil {
+			fail(err)
+			return
+		}
+		liveScope(&filter, who)
+
+		for more := true; more; {
 			page, err := reader.Page(ctx, filter)
 			if err != nil {
 				fail(err)
 				return
 			}
+			more = len(page) == filter.Limit
 			for _, e := range page {
+				if pos.Less(e.Position) {
+					more = false
+					break
+				}
 				data, err := json.Marshal(toEventJSON(e))
 				if err != nil {
 					fail(err)
@@ -226,9 +279,6 @@ func (a *api) stream(w *bufio.Writer, req liveRequest, shutdown <-chan struct{})
 			if w.Flush() != nil {
 				return
 			}
-			if len(page) < filter.Limit {
-				break
-			}
 		}
 
 		select {
@@ -238,22 +288,48 @@ func (a *api) stream(w *bufio.Writer, req liveRequest, shutdown <-chan struct{})
 			fail(err)
 			return
 		case <-f.wake:
-			a.waitLive(ctx, f.position())
+			pos = f.position()
+			a.waitLive(ctx, pos)
 		case <-heartbeat.C:
 			fmt.Fprint(w, ": heartbeat\n\n")
 			if w.Flush() != nil {
 				return
 			}
+		case <-recheck.C:
 		}
 	}
 }
 
-// waitLive waits until the event log read model has applied pos, at most
-// WriteWait. A model that lags longer is logged; the stream goes on with
-// what the model holds and catches up on the next wake or heartbeat.
+// liveCaller authenticates token again, as requireCaller did when the
+// stream opened. A token that no longer authenticates (revoked, or its
+// account deleted) is errUnauthenticated; an account whose role may no
+// longer follow events is domain.ErrForbidden.
+func (a *api) liveCaller(ctx context.Context, token string) (Caller, error) {
+	who, err := a.auth.Authenticate(ctx, token)
+	if errors.Is(err, domain.ErrNotFound) {
+		return who, fmt.Errorf("token revoked or account deleted: %w", errUnauthenticated)
+	}
+	if err != nil {
+		return who, err
+	}
+	return who, who.Require(string(role.ViewFeature))
+}
+
+// liveScope limits f to the events who may see.
+func liveScope(f *projections.EventFilter, who Caller) {
+	f.Departments, f.AllDepartments = who.Departments, who.SeesAllDepartments()
+	// Accounts are shown to holders of view_accounts only, as by
+	// GET /api/accounts/ and the audit; anyone follows their own.
+	f.HideAccounts, f.OwnAccount = who.Require(string(role.ViewAccounts)) != nil, who.AccountID
+}
+
+// waitLive waits until the event log and accounts read models have
+// applied pos, at most WriteWait. A model that lags longer is logged; the
+// stream goes on with what the models hold and catches up on the next
+// wake or check.
 func (a *api) waitLive(ctx context.Context, pos eventstore.Position) {
-	if err := a.settle(ctx, pos, eventLogModel); err != nil && ctx.Err() == nil {
-		a.Logger.WarnContext(ctx, "live stream: event log read model behind", "err", err)
+	if err := a.settle(ctx, pos, eventLogModel, "accounts"); err != nil && ctx.Err() == nil {
+		a.Logger.WarnContext(ctx, "live stream: read models behind", "err", err)
 	}
 }
 
@@ -288,11 +364,17 @@ func (f *follower) position() eventstore.Position {
 	return f.latest
 }
 
-// writeSSEError sends an error event; the client reconnects with its
-// Last-Event-ID and resumes.
+// writeSSEError sends an error event. After a failure the client
+// reconnects with its Last-Event-ID and resumes; after its access was
+// withdrawn a reconnection is refused.
 func writeSSEError(w *bufio.Writer, err error) {
 	msg := "the live stream stopped; reconnect to resume"
-	if errors.Is(err, eventstore.ErrUnavailable) {
+	switch {
+	case errors.Is(err, errUnauthenticated):
+		msg = "the token was revoked or its account deleted; the live stream has ended"
+	case errors.Is(err, domain.ErrForbidden):
+		msg = "the account's role may no longer follow events; the live stream has ended"
+	case errors.Is(err, eventstore.ErrUnavailable):
 		msg = "the event store is unavailable; reconnect to resume"
 	}
 	data, _ := json.Marshal(map[string]any{"success": false, "error": msg})

@@ -28,6 +28,7 @@ const liveGuard = 2 * time.Minute
 type sseEvent struct {
 	ID    int64
 	Type  string // "" for an event of the log, "error"
+	Raw   string // the data line
 	Event struct {
 		Seq       int64          `json:"seq"`
 		EventType string         `json:"event_type"`
@@ -102,6 +103,7 @@ func (c *sseClient) next() sseEvent {
 		line := c.line()
 		switch {
 		case line == "" && data != "":
+			e.Raw = data
 			if e.Type == "" {
 				if err := json.Unmarshal([]byte(data), &e.Event); err != nil {
 					c.t.Fatalf("data %q: %v", data, err)

@@ -3,6 +3,7 @@ package readapi
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -54,7 +55,7 @@ func readPage(c *fiber.Ctx) (pageRequest, error) {
 }
 
 // pageBody is a DRF page: {"count", "next", "previous", "results"} with
-// absolute URLs of the neighbouring pages, null at the ends.
+// links to the neighbouring pages (see pageLink), null at the ends.
 func pageBody[T any](c *fiber.Ctx, p pageRequest, count int, results []T) fiber.Map {
 	if results == nil {
 		results = []T{}
@@ -63,15 +64,25 @@ func pageBody[T any](c *fiber.Ctx, p pageRequest, count int, results []T) fiber.
 		if page < 1 || (pageRequest{page: page, size: p.size}).offset() >= count {
 			return nil
 		}
-		args := fiber.AcquireArgs()
-		defer fiber.ReleaseArgs(args)
-		c.Context().QueryArgs().CopyTo(args)
-		args.Set("page", strconv.Itoa(page))
-		return c.BaseURL() + c.Path() + "?" + args.String()
+		return pageLink(c, "page", strconv.Itoa(page))
 	}
 	var next any
 	if p.page < math.MaxInt {
 		next = link(p.page + 1)
 	}
 	return fiber.Map{"count": count, "next": next, "previous": link(p.page - 1), "results": results}
+}
+
+// pageLink is the link to the request's path and query with key set to
+// value. It is relative, a path and a query: an absolute URL would take
+// its host from the Host and X-Forwarded-* headers, which whoever sends
+// the request chooses, and a client following the link would send its
+// bearer token to that host.
+func pageLink(c *fiber.Ctx, key, value string) string {
+	args := fiber.AcquireArgs()
+	defer fiber.ReleaseArgs(args)
+	c.Context().QueryArgs().CopyTo(args)
+	args.Set(key, value)
+	// A path of "//host/..." (or "/\\host/...") would still name a host.
+	return "/" + strings.TrimLeft(c.Path(), "/\\") + "?" + args.String()
 }

@@ -3,8 +3,11 @@ package readapi_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/cometa-es/cometa/readapi/apitest"
 )
 
 // TestPagesPastTheEnd asks every paged list for pages whose offset does
@@ -47,6 +50,43 @@ func TestPagesPastTheEnd(t *testing.T) {
 					t.Errorf("page past the end: %s, want no results, next null and the count", r.Body)
 				}
 			})
+		}
+	}
+}
+
+// TestPageLinksStayOnTheServer: the next and previous links of the paged
+// lists are relative (path and query), whatever Host and X-Forwarded-*
+// headers say, so that a client following them sends its token nowhere
+// else; followed, they answer.
+func TestPageLinksStayOnTheServer(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	forged := http.Header{"Host": {"evil.example"}, "X-Forwarded-Host": {"evil.example"},
+		"X-Forwarded-Proto": {"https"}, "Forwarded": {"host=evil.example;proto=https"}}
+	for _, path := range []string{"/backend/api/events/?size=1", "/api/events/?size=1&after=1",
+		"/backend/api/accounts/?size=1&page=2", "/api/accounts/?page=2&size=1"} {
+		r := f.Srv.Send(t, apitest.Request{Method: get, Path: path, Token: f.Srv.AdminToken, Header: forged})
+		r.Want(t, http.StatusOK)
+		var body struct {
+			Next     *string `json:"next"`
+			Previous *string `json:"previous"`
+		}
+		r.JSON(t, &body)
+		if body.Next == nil {
+			t.Fatalf("%s: no next link in %.300s", path, r.Body)
+		}
+		links := []string{*body.Next}
+		if body.Previous != nil {
+			links = append(links, *body.Previous)
+		}
+		route, _, _ := strings.Cut(path, "?")
+		for _, link := range links {
+			u, err := url.Parse(link)
+			if err != nil || u.Scheme != "" || u.Host != "" || u.Path != route {
+				t.Errorf("%s: link %q, want %s?... on this server", path, link, route)
+				continue
+			}
+			f.Srv.Do(t, get, link, f.Srv.AdminToken, nil).Want(t, http.StatusOK)
 		}
 	}
 }

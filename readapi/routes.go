@@ -28,15 +28,38 @@ func pathForms(path string) []string { return []string{"/backend" + path, path} 
 // handle registers h for method on path behind the bearer-token middleware.
 func (r *routes) handle(method, path string, h fiber.Handler) {
 	for _, p := range pathForms(path) {
-		r.app.Add(method, p, r.auth, h)
+		r.app.Add(method, p, r.auth, singleQuery, h)
 	}
 }
 
 // public registers h for method on path without authentication.
 func (r *routes) public(method, path string, h fiber.Handler) {
 	for _, p := range pathForms(path) {
-		r.app.Add(method, p, h)
+		r.app.Add(method, p, singleQuery, h)
 	}
+}
+
+// singleQuery refuses a request that repeats a query parameter, a 400
+// naming it. Every parameter of the API takes one value (lists are
+// comma-separated); of two, handlers would use one silently, and page
+// links would carry both.
+func singleQuery(c *fiber.Ctx) error {
+	seen := map[string]int{}
+	var repeated []string
+	c.Context().QueryArgs().VisitAll(func(k, _ []byte) {
+		key := string(k)
+		if seen[key]++; seen[key] == 2 && key != "" {
+			repeated = append(repeated, key)
+		}
+	})
+	if len(repeated) == 0 {
+		return c.Next()
+	}
+	problems := make([]error, len(repeated))
+	for i, key := range repeated {
+		problems[i] = domain.Invalid(key, "is given %d times; give it once", seen[key])
+	}
+	return joinInvalid(problems)
 }
 
 func (r *routes) get(path string, h fiber.Handler)    { r.handle(fiber.MethodGet, path, h) }

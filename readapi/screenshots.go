@@ -77,7 +77,7 @@ const visibleImage = `(EXISTS (SELECT 1 FROM rm_runs.screenshots x
 		WHERE b.name = $3 AND NOT f.deleted AND ($1 OR f.department_id = ANY($2))))`
 
 // screenshot is GET /backend/screenshot/<name>/: the image compressed at
-// quality 70, as WebP when Accept names image/webp, else as JPEG. The
+// quality 70, as WebP or JPEG by Accept (see screenshots.Negotiate). The
 // rendition is converted once and kept; its ETag comes from the content
 // hash, so a client revalidating gets a 304.
 //

@@ -36,9 +36,13 @@ func TestScreenshotServing(t *testing.T) {
 				t.Errorf("JPEG is %v, want the 41x30 screenshot", img.Bounds())
 			}
 		}},
-		{"", "image/jpeg", func(t *testing.T, b []byte) {
-			if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
-				t.Errorf("JPEG answer does not decode: %v", err)
+		{"", "image/jpeg", decodesJPEG},
+		// q=0 refuses WebP; a higher q for JPEG wins; a tie keeps WebP.
+		{"image/webp;q=0, image/jpeg", "image/jpeg", decodesJPEG},
+		{"image/webp;q=0.5, image/*;q=0.8", "image/jpeg", decodesJPEG},
+		{"image/jpeg;q=0.7, image/webp;q=0.7", "image/webp", func(t *testing.T, b []byte) {
+			if _, err := webp.Decode(bytes.NewReader(b)); err != nil {
+				t.Errorf("WebP answer does not decode: %v", err)
 			}
 		}},
 	}
@@ -124,4 +128,12 @@ func TestScreenshotServing(t *testing.T) {
 	}
 	step := srv.Do(t, http.MethodGet, f.Expand("/backend/api/step_result/{stepA2}/"), devops, nil).Want(t, 200)
 	want("results.screenshot_current", `""`)(t, f, step)
+}
+
+// decodesJPEG fails when b is not a JPEG image.
+func decodesJPEG(t *testing.T, b []byte) {
+	t.Helper()
+	if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
+		t.Errorf("JPEG answer does not decode: %v", err)
+	}
 }

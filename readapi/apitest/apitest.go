@@ -254,7 +254,8 @@ type Request struct {
 	Body any
 	// ContentType overrides application/json.
 	ContentType string
-	Header      http.Header
+	// Header is sent as it is; a Host in it replaces the server's.
+	Header http.Header
 }
 
 // Do sends a JSON request and validates the answer against the OpenAPI
@@ -304,6 +305,9 @@ func (s *Server) Send(t testing.TB, req Request) *Response {
 		for _, v := range vs {
 			hr.Header.Add(k, v)
 		}
+	}
+	if host := req.Header.Get("Host"); host != "" {
+		hr.Host = host // net/http sends hr.Host, not a Host header
 	}
 	if req.Body != nil {
 		ct := req.ContentType

@@ -12,6 +12,7 @@ import (
 	_ "image/png" // decodes PNG originals
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/gen2brain/webp" // encodes renditions; decodes WebP originals
@@ -67,14 +68,61 @@ func (f Format) ContentType() string {
 // String returns the format's extension.
 func (f Format) String() string { return f.ext() }
 
-// Negotiate picks a rendition's format from a request's Accept header as
-// Cometa does: WebP when Accept names image/webp, else JPEG, which every
-// client can show.
+// Negotiate picks a rendition's format from a request's Accept header. As
+// in Cometa, WebP needs image/webp named; it is picked when its q is above
+// 0 and at least JPEG's, whose q is that of the most specific of
+// image/jpeg, image/* and */* present (none: not acceptable). Anything
+// else is JPEG, which every client can show, even when Accept makes
+// neither acceptable. A range whose q is not a number from 0 to 1 is left
+// out.
 func Negotiate(accept string) Format {
-	if strings.Contains(strings.ToLower(accept), "image/webp") {
+	webp, jpeg := -1.0, -1.0
+	jpegRank := 0
+	for _, item := range strings.Split(accept, ",") {
+		mediaRange, params, _ := strings.Cut(item, ";")
+		mediaRange = strings.ToLower(strings.TrimSpace(mediaRange))
+		q, ok := quality(params)
+		if !ok {
+			continue
+		}
+		if mediaRange == "image/webp" {
+			webp = q
+		} else if r := jpegRange(mediaRange); r > jpegRank {
+			jpeg, jpegRank = q, r
+		}
+	}
+	if webp > 0 && webp >= jpeg {
 		return WebP
 	}
 	return JPEG
+}
+
+// jpegRange ranks the media ranges that match JPEG, the most specific
+// highest; 0 is a range that does not.
+func jpegRange(mediaRange string) int {
+	switch mediaRange {
+	case "image/jpeg":
+		return 3
+	case "image/*":
+		return 2
+	case "*/*":
+		return 1
+	}
+	return 0
+}
+
+// quality reads the q of an Accept item's parameters, 1 without one;
+// false when it is not a number from 0 to 1.
+func quality(params string) (float64, bool) {
+	for _, p := range strings.Split(params, ";") {
+		key, value, _ := strings.Cut(p, "=")
+		if !strings.EqualFold(strings.TrimSpace(key), "q") {
+			continue
+		}
+		q, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		return q, err == nil && q >= 0 && q <= 1
+	}
+	return 1, true
 }
 
 // sniff tells the format of encoded image bytes by their signature.

@@ -212,6 +212,17 @@ func TestNegotiate(t *testing.T) {
 		"image/png,image/*;q=0.8":        screenshots.JPEG,
 		"image/avif,image/webp,*/*;q=.8": screenshots.WebP,
 		"IMAGE/WEBP":                     screenshots.WebP,
+		// q=0 is not acceptable; the higher q wins; a tie keeps WebP.
+		"image/webp;q=0, image/jpeg":               screenshots.JPEG,
+		"image/webp; Q=0":                          screenshots.JPEG,
+		"image/webp;q=0.5, image/jpeg;q=0.9":       screenshots.JPEG,
+		"image/webp;q=0.5, image/*;q=0.8":          screenshots.JPEG,
+		"image/webp;q=0.9, image/jpeg;q=0.5":       screenshots.WebP,
+		"image/webp;q=0.5, image/jpeg;q=0.5":       screenshots.WebP,
+		"image/webp, image/jpeg;q=0":               screenshots.WebP,
+		"image/webp;q=0.9, image/*;q=0.5, */*;q=1": screenshots.WebP,
+		"image/webp;q=0, image/jpeg;q=0":           screenshots.JPEG,
+		"image/webp;q=2, image/jpeg;q=0.1":         screenshots.JPEG,
 	}
 	for accept, want := range tests {
 		if got := screenshots.Negotiate(accept); got != want {

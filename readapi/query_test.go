@@ -1,0 +1,84 @@
+package readapi_test
+
+import (
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/cometa-es/cometa/readapi/apitest"
+)
+
+// TestRepeatedQueryParameters: a query parameter given twice is a 400
+// naming it on every route, lists and the live stream alike, rather than
+// one of the values used and both copied into the page links.
+func TestRepeatedQueryParameters(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	for _, tc := range []struct{ path, param string }{
+		{"/backend/api/events/?size=1&size=2", "size"},
+		{"/api/events/?after=1&event_type=FeatureSaved&after=2", "after"},
+		{"/backend/api/departments/{deptA}/audit/?size=1&size=1", "size"},
+		{"/backend/api/accounts/?size=1&size=2", "size"},
+		{"/backend/api/accounts/?page=1&page=2&page=3", "page"},
+		{"/backend/api/live/?after=1&after=2", "after"},
+	} {
+		path := f.Expand(tc.path)
+		f.Srv.Unchanged(t, path, func() {
+			r := f.Srv.Do(t, get, path, f.Srv.AdminToken, nil).Want(t, http.StatusBadRequest)
+			wantError(tc.param)(t, f, r)
+		})
+	}
+	// Once each is fine, and an unauthenticated request is still a 401.
+	f.Srv.Do(t, get, "/backend/api/events/?size=1&after=1", f.Srv.AdminToken, nil).Want(t, http.StatusOK)
+	f.Srv.Do(t, get, "/backend/api/events/?size=1&size=2", "", nil).Want(t, http.StatusUnauthorized)
+}
+
+// TestEventsAfterTheHead: a page of events after a seq beyond the last
+// one is empty and reports the log's last seq as last_seq, not the seq
+// asked for, so that a client polling from it misses no later event.
+func TestEventsAfterTheHead(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	head := f.Srv.EventCount(t)
+	for _, after := range []int64{head + 1, 100000} {
+		var page struct {
+			Results []any   `json:"results"`
+			Next    *string `json:"next"`
+			LastSeq int64   `json:"last_seq"`
+		}
+		f.Srv.Do(t, get, "/backend/api/events/?after="+strconv.FormatInt(after, 10), f.Srv.AdminToken, nil).
+			Want(t, http.StatusOK).JSON(t, &page)
+		if len(page.Results) != 0 || page.Next != nil || page.LastSeq != head {
+			t.Errorf("after=%d: %d events, next %v, last_seq %d; want none, null and the head %d",
+				after, len(page.Results), page.Next, page.LastSeq, head)
+		}
+	}
+}
+
+// TestLiveStreamRefusals: a Last-Event-ID beyond the last event, which
+// would make the stream wait silently for ever, and ?stream= with
+// ?feature_result_id=, of which one would be dropped, are 400s naming the
+// parameter.
+func TestLiveStreamRefusals(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	beyond := strconv.FormatInt(f.Srv.EventCount(t)+1, 10)
+	for _, tc := range []struct {
+		path, lastID, param string
+	}{
+		{"/backend/api/live/", "99999999", "Last-Event-ID"},
+		{"/backend/api/live/", beyond, "Last-Event-ID"},
+		{"/backend/api/live/?last_event_id=" + beyond, "", "last_event_id"},
+		{"/backend/api/live/?after=99999999", "", "after"},
+		{"/backend/api/live/?stream=feature-1&feature_result_id=2", "", "feature_result_id"},
+	} {
+		r := f.Srv.Send(t, apitest.Request{Method: get, Path: tc.path, Token: f.Srv.AdminToken,
+			Header: http.Header{"Last-Event-ID": {tc.lastID}}})
+		r.Want(t, http.StatusBadRequest)
+		wantError(tc.param)(t, f, r)
+	}
+	// The last event itself is where a client that has seen everything
+	// resumes.
+	c := openLive(t, f.Srv.URL, "/backend/api/live/", f.Srv.AdminToken, strconv.FormatInt(f.Srv.EventCount(t), 10))
+	c.close()
+}
