@@ -192,8 +192,14 @@ func (b variableBody) applyTo(in *commands.VariableInput) error {
 func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
 	ctx := c.UserContext()
 	var errs []error
-	if body.EnvironmentName == nil || strings.TrimSpace(*body.EnvironmentName) == "" {
+	switch {
+	case body.EnvironmentName == nil || strings.TrimSpace(*body.EnvironmentName) == "":
 		errs = append(errs, domain.Invalid("environment_name", "is required"))
+	default:
+		// The name is looked up before the commands check anything.
+		if err := domain.CheckFreeText("environment_name", *body.EnvironmentName); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if body.Variables == nil {
 		errs = append(errs, domain.Invalid("variables", "is required: a list of {variable_name, variable_value}"))
@@ -217,6 +223,8 @@ func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
 			switch {
 			case item.VariableName == nil || strings.TrimSpace(*item.VariableName) == "":
 				errs = append(errs, domain.Invalid(field+".variable_name", "is required"))
+			case domain.CheckFreeText(field+".variable_name", *item.VariableName) != nil:
+				errs = append(errs, domain.CheckFreeText(field+".variable_name", *item.VariableName))
 			case seen[strings.TrimSpace(*item.VariableName)]:
 				errs = append(errs, domain.Invalid(field+".variable_name", "%q is in the list twice", *item.VariableName))
 			default:
