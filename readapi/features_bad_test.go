@@ -46,6 +46,8 @@ func TestFeatureFolderVariableBadInput(t *testing.T) {
 			`{"feature_id": {featA}, "environment_id": 999}`, "", 400, "environment_id"},
 		{"NUL in a name", "POST", "/backend/api/features/",
 			`{"feature_name": "a\u0000b", "app_id": 1, "environment_id": 1}`, "", 400, "feature_name"},
+		{"nothing visible in a name", "POST", "/backend/api/features/",
+			`{"feature_name": "\u200b", "app_id": 1, "environment_id": 1}`, "", 400, "feature_name: must not be empty"},
 		{"control character in a name", "POST", "/backend/api/folders/", `{"name": "a\u0007b"}`, "", 400, "name"},
 		{"bad schedule", "POST", "/backend/api/features/",
 			`{"feature_name": "x", "app_id": 1, "environment_id": 1, "schedule": "every day"}`, "", 400, "schedule"},
