@@ -72,6 +72,7 @@ func TestCoreBadInput(t *testing.T) {
 		{"unknown token", get, "/backend/api/departments/", "nobody", "", "", 401, "unknown or revoked", nil},
 		{"unknown route", get, "/backend/api/nothing/", "admin", "", "", 404, "Cannot GET", nil},
 		{"wrong method", http.MethodPut, "/backend/api/departments/", "admin", `{}`, "", 405, "Method Not Allowed", nil},
+		{"nothing to encrypt", post, "/backend/encrypt/", "admin", `{"action": "encrypt"}`, "", 400, "text: is required", []string{"text"}},
 		{"bad decrypt input", post, "/backend/encrypt/", "admin", `{"action": "decrypt", "text": "U2FsdGVkX1 not base64"}`, "", 400, "not a value encrypted", []string{"text"}},
 	}
 	f.Tokens["nobody"] = "cmt_not-a-token"

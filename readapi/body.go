@@ -171,8 +171,10 @@ func describeJSONError(err error) string {
 
 func jsonTypeName(kind string) string {
 	switch kind {
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64",
-		"float32", "float64":
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		// "got number 1.5" must not read as a number expected.
+		return "integer"
+	case "float32", "float64":
 		return "number"
 	case "slice", "array":
 		return "array"

@@ -40,6 +40,11 @@ func TestFeatureFolderVariableBadInput(t *testing.T) {
 			`{"feature_name": "x", "app_id": 1, "environment_id": 1, "steps_content": [
 				{"step_content": "Press Enter", "timeout": 99999}]}`, "", 400, "step 1: timeout"},
 		{"missing fields", "POST", "/backend/api/features/", `{"description": "nameless"}`, "", 400, "feature_name"},
+		{"negative application id", "POST", "/backend/api/features/",
+			`{"feature_name": "x", "app_id": -1, "environment_id": 1}`, "", 400, "app_id: must be a positive id, got -1"},
+		{"fractional application id", "POST", "/backend/api/features/",
+			`{"feature_name": "x", "app_id": 1.5, "environment_id": 1}`, "", 400, "app_id: expected integer, got number 1.5"},
+		{"a run of no feature", "GET", "/backend/exectest/", "", "", 400, "feature_id: is required"},
 		{"unknown application", "POST", "/backend/api/features/",
 			`{"feature_name": "x", "app_id": 999, "environment_id": 1}`, "", 400, "app_id: no such object: 999"},
 		{"unknown environment on edit", "PATCH", "/backend/api/features/",

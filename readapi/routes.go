@@ -154,7 +154,7 @@ func setFromText(f reflect.Value, raw string) error {
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
-			return fmt.Errorf("expected number, got %q", raw)
+			return fmt.Errorf("expected integer, got %q", raw)
 		}
 		f.SetInt(n)
 	case reflect.Float64:

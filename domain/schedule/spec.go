@@ -170,7 +170,7 @@ func parseExpr(expr string) (*cron.SpecSchedule, bool, error) {
 	}
 	for i, f := range fields {
 		if _, err := cron.NewParser(fieldOptions[i]).Parse(f); err != nil {
-			return nil, false, invalid("%s field %q: %v", fieldNames[i], f, err)
+			return nil, false, invalid("%s field %q: %s", fieldNames[i], f, cronReason(err))
 		}
 	}
 	sched, err := cron.ParseStandard(strings.Join(fields, " "))
@@ -184,6 +184,18 @@ func parseExpr(expr string) (*cron.SpecSchedule, bool, error) {
 	spec.Location = time.UTC
 	hour := fields[1]
 	return spec, strings.HasPrefix(hour, "*") || strings.HasPrefix(hour, "?"), nil
+}
+
+// cronReason is robfig/cron's reason for refusing a field, without the Go
+// parse error it carries for a token that is not a number (such as "L" or
+// "W", which it does not support).
+func cronReason(err error) string {
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "failed to parse int from "); ok {
+		token, _, _ := strings.Cut(rest, ": strconv.")
+		return fmt.Sprintf("%q is not a number", token)
+	}
+	return msg
 }
 
 // mustSpec parses a descriptor already checked against the table.

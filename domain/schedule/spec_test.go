@@ -236,7 +236,9 @@ func TestParseRefuses(t *testing.T) {
 		{"day of month zero", "0 0 0 * *", "", "schedule", []string{`day of month field "0"`, "below minimum (1)"}},
 		{"month 13", "0 0 * 13 *", "", "schedule", []string{`month field "13"`}},
 		{"day of week 8", "0 0 * * 8", "", "schedule", []string{`day of week field "8"`}},
-		{"not a number", "x * * * *", "", "schedule", []string{`minute field "x"`, "failed to parse int from x"}},
+		{"not a number", "x * * * *", "", "schedule", []string{`minute field "x": "x" is not a number`}},
+		{"last day of month", "0 3 L * *", "", "schedule", []string{`day of month field "L": "L" is not a number`}},
+		{"a token in a range", "0 3 1-L * *", "", "schedule", []string{`day of month field "1-L": "L" is not a number`}},
 		{"seconds field", "0 0 9 * * *", "", "schedule", []string{"seconds field is not supported"}},
 		{"too few fields", "* * *", "", "schedule", []string{"expected exactly 5 fields", "found 3"}},
 		{"CRON_TZ prefix", "CRON_TZ=Europe/Berlin 0 9 * * *", "", "schedule", []string{"CRON_TZ= or TZ= prefix"}},
@@ -279,5 +281,16 @@ func TestParseKeepsInput(t *testing.T) {
 	fire, ok := spec.Next(utc(t, "2026-01-01T00:00:00Z"))
 	if !ok || fire.ID() != "20260104T233000Z" {
 		t.Errorf("first tick %v (%v), want id 20260104T233000Z", fire.ID(), ok)
+	}
+}
+
+// TestParseHidesGoErrors checks that no refused field's message carries
+// the Go error robfig/cron wraps (strconv's).
+func TestParseHidesGoErrors(t *testing.T) {
+	t.Parallel()
+	for _, expr := range []string{"0 3 L * *", "0 3 * * 5L", "0 3 15W * *", "0 3 * * 1#2", "x/2 * * * *"} {
+		if _, err := schedule.Parse(expr, ""); err == nil || strings.Contains(err.Error(), "strconv") {
+			t.Errorf("Parse(%q) = %v, want an error without strconv's", expr, err)
+		}
 	}
 }
