@@ -180,6 +180,23 @@ func TestScheduleDeleteRemoves(t *testing.T) {
 	})
 }
 
+// TestScheduleSundayAsSeven: Vixie cron's 7 for Sunday is accepted and
+// stored as given, and the next run is a Sunday in the schedule's zone.
+func TestScheduleSundayAsSeven(t *testing.T) {
+	t.Parallel()
+	f := newFeatureFixture(t)
+	r := f.Srv.Do(t, http.MethodPatch, f.Expand("/backend/schedule/{featA}/"), f.Tokens["devops"],
+		map[string]any{"schedule": "0 3 * * 0-7", "original_timezone": "Asia/Tokyo"}).Want(t, 200)
+	field("schedule.schedule", "0 3 * * 0-7")(t, f, r)
+	r = f.Srv.Do(t, http.MethodPatch, f.Expand("/backend/schedule/{featA}/"), f.Tokens["devops"],
+		map[string]any{"schedule": "0 3 * * 7", "original_timezone": "Asia/Tokyo"}).Want(t, 200)
+	var local time.Time
+	if err := json.Unmarshal([]byte(`"`+lookup(t, r, "schedule.next_run.local")+`"`), &local); err != nil ||
+		local.Weekday() != time.Sunday || local.Format("15:04 -07:00") != "03:00 +09:00" {
+		t.Errorf("next run %v (%v), want a Sunday 03:00 +09:00", local, err)
+	}
+}
+
 // TestScheduleBadInput sends what the schedule endpoints must refuse:
 // each answer names the problem and appends nothing.
 func TestScheduleBadInput(t *testing.T) {
