@@ -167,12 +167,20 @@ func (v *Variables) prepare(ctx context.Context, actor access.Actor, id int64, i
 		errs = append(errs, domain.Invalid("feature", "feature %d does not exist", in.FeatureID))
 		featDep = 0
 	}
+	value := in.Value
+	encrypt := in.Encrypted && !cryptojs.IsCiphertext(value)
+	if encrypt {
+		// The aggregate sees only the ciphertext, so the plain text is
+		// checked here, as an unencrypted value would be there.
+		if err := domain.CheckFreeText("variable_value", value); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return variable.Set{}, err
 	}
 
-	value := in.Value
-	if in.Encrypted && !cryptojs.IsCiphertext(value) {
+	if encrypt {
 		if value, err = cryptojs.Encrypt(v.passphrase, value); err != nil {
 			return variable.Set{}, fmt.Errorf("encrypt the value of variable %q: %w", in.Name, err)
 		}

@@ -51,6 +51,16 @@ func TestVariableEncryptedOnlyAsCiphertext(t *testing.T) {
 	if err != nil || changed {
 		t.Errorf("unchanged update: changed %v, %v", changed, err)
 	}
+
+	// The plain text is checked before it is encrypted, as it would be
+	// unencrypted.
+	for _, bad := range []string{"a\x00b", "a\xffb"} {
+		_, _, err := w.variables.Create(ctx, meta(), author, commands.VariableInput{DepartmentID: 3,
+			EnvironmentID: 2, Name: "z6", Encrypted: true, Value: bad})
+		if fields := domain.Fields(err); len(fields) != 1 || fields[0].Field != "variable_value" {
+			t.Errorf("encrypted value %q: %v, want a variable_value error", bad, err)
+		}
+	}
 }
 
 func TestVariableRules(t *testing.T) {

@@ -145,12 +145,14 @@ func Category(err error) string {
 }
 
 // RequireText returns s without surrounding white space, or a *FieldError
-// for field when nothing remains, the rest is longer than max runes, or it
-// holds a control character (names are one line of text).
+// for field when no visible character remains (only white space, format
+// characters such as U+200B, or control characters), the rest is longer
+// than max runes, or it holds a control character (names are one line of
+// text).
 func RequireText(field, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	switch {
-	case s == "":
+	case !strings.ContainsFunc(s, isVisible):
 		return "", Invalid(field, "must not be empty")
 	case len([]rune(s)) > max:
 		return "", Invalid(field, "longer than %d characters", max)
@@ -160,6 +162,13 @@ func RequireText(field, s string, max int) (string, error) {
 		return "", Invalid(field, "must be valid UTF-8")
 	}
 	return s, nil
+}
+
+// isVisible reports whether r shows as something: it is not white space, a
+// format character (zero-width spaces and joiners, direction marks) or a
+// control character.
+func isVisible(r rune) bool {
+	return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) && !unicode.IsControl(r)
 }
 
 // CheckFreeText returns a *FieldError for field when s, a text that may

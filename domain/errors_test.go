@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -77,11 +78,18 @@ func TestTextChecks(t *testing.T) {
 		{"a\x00b", "", false},
 		{"\xff", "", false},
 		{"abcdef", "", false},
+		{"a\u200db", "a\u200db", true},
 	}
 	for _, tt := range tests {
 		got, err := domain.RequireText("name", tt.in, 5)
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("RequireText(%q) = %q, %v", tt.in, got, err)
+		}
+	}
+	// A name with nothing to see is as empty as one of spaces.
+	for _, in := range []string{"   ", "\u200b", " \u200d\u2060\ufeff\u200e ", "\x07", "\u00ad\t"} {
+		if _, err := domain.RequireText("name", in, 5); err == nil || !strings.Contains(err.Error(), "must not be empty") {
+			t.Errorf("RequireText(%q) = %v, want must not be empty", in, err)
 		}
 	}
 	for in, ok := range map[string]bool{"line\nline": true, "nul\x00": false, "\xff": false} {

@@ -270,18 +270,20 @@ func (r *VariableReader) Find(ctx context.Context, department, environment, feat
 	return id, nil
 }
 
-// EnvironmentByName returns the id of the environment named name.
-func (r *VariableReader) EnvironmentByName(ctx context.Context, name string) (int64, bool, error) {
-	var id int64
-	err := r.pool.QueryRow(ctx, `SELECT environment_id FROM rm_variables.environments
-		WHERE name = $1 ORDER BY environment_id LIMIT 1`, name).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
-	}
+// EnvironmentsByName returns the ids of the environments named name, in
+// id order, at most two: names are not unique, and a caller that needs one
+// environment only has to tell none, one and more apart.
+func (r *VariableReader) EnvironmentsByName(ctx context.Context, name string) ([]int64, error) {
+	rows, err := r.pool.Query(ctx, `SELECT environment_id FROM rm_variables.environments
+		WHERE name = $1 ORDER BY environment_id LIMIT 2`, name)
 	if err != nil {
-		return 0, false, fmt.Errorf("environment named %q: %w", name, err)
+		return nil, fmt.Errorf("environments named %q: %w", name, err)
 	}
-	return id, true, nil
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("environments named %q: %w", name, err)
+	}
+	return ids, nil
 }
 
 // ScopeKnown reports whether department and environment exist (an id of

@@ -49,6 +49,14 @@ func TestCoreBadInput(t *testing.T) {
 		{"own departments without edit_account", patch, "/backend/api/accounts/{anonymous}/", "anonymous",
 			`{"name": "x", "email": "x@example.test", "departments": [{deptA}, {deptB}]}`, "", 403, "departments", nil},
 		{"NUL in a name", post, "/backend/api/departments/", "admin", `{"department_name": "a\u0000b"}`, "", 400, "control characters", []string{"department_name"}},
+		{"bytes that are not UTF-8", post, "/backend/api/departments/", "admin", "{\"department_name\": \"a\xff\xfeb\"}", "", 400,
+			"body is not valid UTF-8 (at byte 22)", nil},
+		{"half a surrogate pair", post, "/backend/api/departments/", "admin", `{"department_name": "a\ud800b"}`, "", 400,
+			`unpaired surrogate escape \ud800 at byte 22`, nil},
+		{"a low surrogate alone", post, "/backend/api/departments/", "admin", `{"department_name": "\\\udc00"}`, "", 400,
+			`unpaired surrogate escape \udc00`, nil},
+		{"nothing visible in a name", post, "/backend/api/departments/", "admin", `{"department_name": " \u200b\u2060 "}`, "", 400,
+			"must not be empty", []string{"department_name"}},
 		{"newline in a name", post, "/backend/api/applications/", "admin", `{"app_name": "a\nb"}`, "", 400, "control characters", []string{"app_name"}},
 		{"name too long", post, "/backend/api/departments/", "admin",
 			`{"department_name": "` + strings.Repeat("ä", 101) + `"}`, "", 400, "longer than 100", []string{"department_name"}},
@@ -64,6 +72,7 @@ func TestCoreBadInput(t *testing.T) {
 		{"unknown token", get, "/backend/api/departments/", "nobody", "", "", 401, "unknown or revoked", nil},
 		{"unknown route", get, "/backend/api/nothing/", "admin", "", "", 404, "Cannot GET", nil},
 		{"wrong method", http.MethodPut, "/backend/api/departments/", "admin", `{}`, "", 405, "Method Not Allowed", nil},
+		{"nothing to encrypt", post, "/backend/encrypt/", "admin", `{"action": "encrypt"}`, "", 400, "text: is required", []string{"text"}},
 		{"bad decrypt input", post, "/backend/encrypt/", "admin", `{"action": "decrypt", "text": "U2FsdGVkX1 not base64"}`, "", 400, "not a value encrypted", []string{"text"}},
 	}
 	f.Tokens["nobody"] = "cmt_not-a-token"
@@ -109,6 +118,14 @@ func TestCoreBadInput(t *testing.T) {
 		if got["department_name"] != name {
 			t.Errorf("department %q came back as %q", name, got["department_name"])
 		}
+	}
+	// Escapes are text too: a whole surrogate pair, and a backslash before
+	// a "u" that starts no escape.
+	var got map[string]any
+	srv.Send(t, apitest.Request{Method: post, Path: "/backend/api/departments/", Token: srv.AdminToken,
+		Body: `{"department_name": "\ud83d\ude80 \\ud800"}`}).Want(t, http.StatusCreated).JSON(t, &got)
+	if got["department_name"] != `🚀 \ud800` {
+		t.Errorf("escaped department name came back as %q", got["department_name"])
 	}
 	srv.Do(t, get, "/backend/info/", "", nil).Want(t, http.StatusOK)
 }

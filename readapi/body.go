@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -22,8 +25,8 @@ type decodeOptions struct {
 
 // decodeBody reads the request's JSON body into v. A body that is not JSON
 // (by Content-Type) or is compressed is errUnsupportedMedia; malformed
-// JSON, a value of the wrong type or trailing data is errBadRequest naming
-// the field.
+// JSON, text that is not UTF-8, a value of the wrong type or trailing data
+// is errBadRequest naming the field or the byte.
 func decodeBody(c *fiber.Ctx, v any, opts decodeOptions) error {
 	body, err := requestBody(c)
 	if err != nil {
@@ -41,7 +44,58 @@ func decodeBody(c *fiber.Ctx, v any, opts decodeOptions) error {
 		}
 		return fmt.Errorf("content type %q: send application/json: %w", ct, errUnsupportedMedia)
 	}
+	if err := checkUTF8(body); err != nil {
+		return err
+	}
 	return decodeJSON(body, v, opts.strict)
+}
+
+// checkUTF8 refuses a body that is not valid UTF-8 or holds an escape of
+// half a surrogate pair ("\ud800" alone), which encoding/json would both
+// silently turn into U+FFFD: what is stored must be what was sent.
+func checkUTF8(body []byte) error {
+	if !utf8.Valid(body) {
+		at := 0
+		for at < len(body) {
+			r, size := utf8.DecodeRune(body[at:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			at += size
+		}
+		return fmt.Errorf("body is not valid UTF-8 (at byte %d): %w", at, errBadRequest)
+	}
+	// A backslash is only valid JSON inside a string, where it starts an
+	// escape; each one is read with the character it escapes.
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' || i+1 == len(body) {
+			continue
+		}
+		i++
+		if body[i] != 'u' {
+			continue
+		}
+		r, ok := hexEscape(body, i-1)
+		if !ok || !utf16.IsSurrogate(r) {
+			continue
+		}
+		next, ok := hexEscape(body, i+5)
+		if ok && r < 0xdc00 && next >= 0xdc00 && next <= 0xdfff {
+			i += 10 // the pair, read as one
+			continue
+		}
+		return fmt.Errorf("unpaired surrogate escape %s at byte %d: %w", body[i-1:i+5], i-1, errBadRequest)
+	}
+	return nil
+}
+
+// hexEscape reads the \uXXXX escape at body[at:], if there is one.
+func hexEscape(body []byte, at int) (rune, bool) {
+	if at+6 > len(body) || body[at] != '\\' || body[at+1] != 'u' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(body[at+2:at+6]), 16, 32)
+	return rune(n), err == nil
 }
 
 // requestBody returns the request's body as it was sent. Every handler
@@ -117,8 +171,10 @@ func describeJSONError(err error) string {
 
 func jsonTypeName(kind string) string {
 	switch kind {
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64",
-		"float32", "float64":
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		// "got number 1.5" must not read as a number expected.
+		return "integer"
+	case "float32", "float64":
 		return "number"
 	case "slice", "array":
 		return "array"

@@ -24,10 +24,10 @@ func (a *api) encryptRoutes(r *routes) {
 }
 
 // encryptBody is the input of /backend/encrypt/, as a JSON body or as
-// query parameters.
+// query parameters. Text is required; "" is a text like any other.
 type encryptBody struct {
-	Action string `json:"action"`
-	Text   string `json:"text"`
+	Action string  `json:"action"`
+	Text   *string `json:"text"`
 }
 
 // encrypt encrypts text in Cometa's format (CryptoJS-compatible) for any
@@ -37,12 +37,16 @@ func (a *api) encrypt(c *fiber.Ctx) error {
 	if err := decodeInput(c, &body, decodeOptions{}); err != nil {
 		return err
 	}
-	if err := domain.CheckFreeText("text", body.Text); err != nil {
+	if body.Text == nil {
+		return domain.Invalid("text", "is required: the text to encrypt or decrypt")
+	}
+	text := *body.Text
+	if err := domain.CheckFreeText("text", text); err != nil {
 		return err
 	}
 	switch body.Action {
 	case "encrypt":
-		out, err := cryptojs.Encrypt(a.Passphrase, body.Text)
+		out, err := cryptojs.Encrypt(a.Passphrase, text)
 		if err != nil {
 			return err
 		}
@@ -51,7 +55,7 @@ func (a *api) encrypt(c *fiber.Ctx) error {
 		if err := callerOf(c).Require(string(DecryptPermission)); err != nil {
 			return err
 		}
-		out, err := cryptojs.Decrypt(a.Passphrase, body.Text)
+		out, err := cryptojs.Decrypt(a.Passphrase, text)
 		if errors.Is(err, cryptojs.ErrNotCiphertext) {
 			return domain.Invalid("text", "not a value encrypted with this server's passphrase")
 		}

@@ -7,9 +7,11 @@ package readapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/eventstore"
@@ -50,6 +52,23 @@ var (
 	errPending = errors.New("pending")
 )
 
+// badTextCodes are the SQLSTATEs of text PostgreSQL cannot hold or compare:
+// character_not_in_repertoire (a NUL or a byte sequence that is not UTF-8)
+// and untranslatable_character.
+var badTextCodes = map[string]bool{"22021": true, "22P05": true}
+
+// badTextError turns a PostgreSQL error about bad text into errBadRequest.
+// It is a safety net: the API checks the fields it knows (path and query
+// parameters, lookup fields of bodies) before any query and names them, so
+// this answers only for text that slipped through, without a field name.
+func badTextError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && badTextCodes[pgErr.Code] {
+		return fmt.Errorf("text is not valid UTF-8 or contains NUL: %w", errBadRequest)
+	}
+	return err
+}
+
 // fieldProblem is one invalid field in a 400 answer.
 type fieldProblem struct {
 	Field string `json:"field"`
@@ -89,6 +108,7 @@ func ErrorHandler(logger *slog.Logger) fiber.ErrorHandler {
 }
 
 func errorBody(err error) (int, fiber.Map) {
+	err = badTextError(err)
 	var ferr *fiber.Error
 	if errors.As(err, &ferr) {
 		return ferr.Code, fiber.Map{"success": false, "error": ferr.Message}

@@ -383,6 +383,9 @@ func (h *folderAPI) targetFolder(ctx context.Context, who Caller, department int
 		if err := json.Unmarshal(raw, &name); err != nil {
 			return projections.FolderRow{}, domain.Invalid("new_folder", "must be a folder id or name")
 		}
+		if err := domain.CheckFreeText("new_folder", name); err != nil {
+			return projections.FolderRow{}, err
+		}
 		switch name = strings.TrimSpace(name); {
 		case name == "":
 		case isDigits(name):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -28,14 +29,14 @@ func pathForms(path string) []string { return []string{"/backend" + path, path} 
 // handle registers h for method on path behind the bearer-token middleware.
 func (r *routes) handle(method, path string, h fiber.Handler) {
 	for _, p := range pathForms(path) {
-		r.app.Add(method, p, r.auth, singleQuery, h)
+		r.app.Add(method, p, r.auth, checkText, singleQuery, h)
 	}
 }
 
 // public registers h for method on path without authentication.
 func (r *routes) public(method, path string, h fiber.Handler) {
 	for _, p := range pathForms(path) {
-		r.app.Add(method, p, singleQuery, h)
+		r.app.Add(method, p, checkText, singleQuery, h)
 	}
 }
 
@@ -60,6 +61,41 @@ func singleQuery(c *fiber.Ctx) error {
 		problems[i] = domain.Invalid(key, "is given %d times; give it once", seen[key])
 	}
 	return joinInvalid(problems)
+}
+
+// checkText refuses a request whose path parameters or query parameters,
+// once percent-decoded, are not valid UTF-8 or hold a NUL character: a 400
+// naming each one. PostgreSQL cannot compare such text, so a lookup by it
+// would fail as a 500, and a stream (GET /api/live/) would start before
+// failing. It runs before every handler, so none needs to check on its own.
+func checkText(c *fiber.Ctx) error {
+	var problems []error
+	for _, name := range c.Route().Params {
+		value, err := url.PathUnescape(c.Params(name))
+		if err != nil {
+			continue // not text at all: the handler refuses it
+		}
+		if strings.HasPrefix(name, "*") || strings.HasPrefix(name, "+") {
+			name = "path"
+		}
+		if err := domain.CheckFreeText(name, value); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		name := string(k)
+		if err := domain.CheckFreeText(strconv.Quote(name), name); err != nil {
+			problems = append(problems, err)
+			return
+		}
+		if err := domain.CheckFreeText(name, string(v)); err != nil {
+			problems = append(problems, err)
+		}
+	})
+	if len(problems) > 0 {
+		return joinInvalid(problems)
+	}
+	return c.Next()
 }
 
 func (r *routes) get(path string, h fiber.Handler)    { r.handle(fiber.MethodGet, path, h) }
@@ -141,7 +177,7 @@ func setFromText(f reflect.Value, raw string) error {
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
-			return fmt.Errorf("expected number, got %q", raw)
+			return fmt.Errorf("expected integer, got %q", raw)
 		}
 		f.SetInt(n)
 	case reflect.Float64:

@@ -64,7 +64,9 @@ type execBody struct {
 func (h *runAPI) execTest(c *fiber.Ctx) error {
 	who := callerOf(c)
 	var body execBody
-	if err := decodeInput(c, &body, decodeOptions{}); err != nil {
+	// Optional: with neither a body nor a query, the answer names
+	// feature_id rather than asking for a body the query form can replace.
+	if err := decodeInput(c, &body, decodeOptions{optional: true}); err != nil {
 		return err
 	}
 	if body.FeatureID <= 0 {

@@ -82,19 +82,25 @@ type scheduleJSON struct {
 // set is /backend/schedule/<feature_id>/ with {"schedule",
 // "original_timezone", "catch_up"}: it sets, replaces or (with "")
 // removes the feature's schedule, owned by the caller, and answers
-// {"success": true, "schedule": <schedule or null>}.
+// {"success": true, "schedule": <schedule or null>}. A DELETE without a
+// schedule removes it, as the verb says.
 func (h *scheduleAPI) set(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "feature_id")
 	if err != nil {
 		return err
 	}
+	// Optional: a request with neither body nor query is answered below,
+	// by what it lacks.
 	var body scheduleBody
-	if err := decodeInput(c, &body, decodeOptions{}); err != nil {
+	if err := decodeInput(c, &body, decodeOptions{optional: true}); err != nil {
 		return err
 	}
 	if body.Schedule == nil {
-		return domain.Invalid("schedule", "Schedule not provided: give a cron expression, or \"\" to remove it")
+		if c.Method() != fiber.MethodDelete {
+			return domain.Invalid("schedule", "Schedule not provided: give a cron expression, or \"\" to remove it")
+		}
+		body.Schedule = new(string)
 	}
 	cmd := schedule.Set{FeatureID: id, Expression: *body.Schedule, Now: h.Now()}
 	if strings.TrimSpace(cmd.Expression) == "now" {

@@ -163,6 +163,40 @@ func TestScheduleSeedGetForm(t *testing.T) {
 	})
 }
 
+// TestScheduleDeleteRemoves: DELETE without a body removes the schedule,
+// as {"schedule": ""} does, and removing it again appends nothing.
+func TestScheduleDeleteRemoves(t *testing.T) {
+	t.Parallel()
+	f := newFeatureFixture(t)
+	path := f.Expand("/backend/schedule/{featA}/")
+	f.Srv.Do(t, http.MethodPatch, path, f.Tokens["devops"], map[string]any{"schedule": "0 3 * * *"}).Want(t, 200)
+	r := f.Srv.Do(t, http.MethodDelete, path, f.Tokens["devops"], nil).Want(t, 200)
+	field("schedule", "null")(t, f, r)
+	r = f.Srv.Do(t, http.MethodGet, "/backend/api/features/"+f.Vars["{featA}"]+"/schedule/history/",
+		f.Tokens["devops"], nil).Want(t, 200)
+	all(field("changes.1.kind", "cleared"), field("schedule", "null"))(t, f, r)
+	f.Srv.Unchanged(t, "removing twice", func() {
+		f.Srv.Do(t, http.MethodDelete, path, f.Tokens["devops"], nil).Want(t, 200)
+	})
+}
+
+// TestScheduleSundayAsSeven: Vixie cron's 7 for Sunday is accepted and
+// stored as given, and the next run is a Sunday in the schedule's zone.
+func TestScheduleSundayAsSeven(t *testing.T) {
+	t.Parallel()
+	f := newFeatureFixture(t)
+	r := f.Srv.Do(t, http.MethodPatch, f.Expand("/backend/schedule/{featA}/"), f.Tokens["devops"],
+		map[string]any{"schedule": "0 3 * * 0-7", "original_timezone": "Asia/Tokyo"}).Want(t, 200)
+	field("schedule.schedule", "0 3 * * 0-7")(t, f, r)
+	r = f.Srv.Do(t, http.MethodPatch, f.Expand("/backend/schedule/{featA}/"), f.Tokens["devops"],
+		map[string]any{"schedule": "0 3 * * 7", "original_timezone": "Asia/Tokyo"}).Want(t, 200)
+	var local time.Time
+	if err := json.Unmarshal([]byte(`"`+lookup(t, r, "schedule.next_run.local")+`"`), &local); err != nil ||
+		local.Weekday() != time.Sunday || local.Format("15:04 -07:00") != "03:00 +09:00" {
+		t.Errorf("next run %v (%v), want a Sunday 03:00 +09:00", local, err)
+	}
+}
+
 // TestScheduleBadInput sends what the schedule endpoints must refuse:
 // each answer names the problem and appends nothing.
 func TestScheduleBadInput(t *testing.T) {
@@ -192,7 +226,9 @@ func TestScheduleBadInput(t *testing.T) {
 			400, "catch-up policy"},
 		{"no schedule key", "PATCH", "/backend/schedule/{featA}/", `{"original_timezone": "UTC"}`, "", 400,
 			"Schedule not provided"},
-		{"no body, no query", "DELETE", "/backend/schedule/{featA}/", "", "", 400, "body is required"},
+		{"no body, no query", "PATCH", "/backend/schedule/{featA}/", "", "", 400, "Schedule not provided"},
+		{"a token robfig/cron does not know", "PATCH", "/backend/schedule/{featA}/", `{"schedule": "0 3 L * *"}`, "",
+			400, `schedule: cron expression "0 3 L * *": day of month field "L": "L" is not a number`},
 		{"malformed JSON", "PATCH", "/backend/schedule/{featA}/", `{"schedule": `, "", 400, "malformed JSON"},
 		{"not JSON", "PATCH", "/backend/schedule/{featA}/", `schedule=x`, "text/plain", 415, "application/json"},
 		{"bad cron in the query", "GET", "/backend/schedule/{featA}/?schedule=61+*+*+*+*", "", "", 400, "minute field"},

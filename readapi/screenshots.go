@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -41,9 +42,13 @@ func (h *runAPI) store() (*screenshots.Store, error) {
 }
 
 // nameParam is the screenshot name of a wildcard route, without the
-// optional trailing slash, validated.
+// optional trailing slash, validated. The name is percent-decoded first, so
+// a refusal shows what was meant ("../x", not "..%2Fx").
 func nameParam(c *fiber.Ctx) (string, error) {
 	name := strings.TrimSuffix(c.Params("*"), "/")
+	if decoded, err := url.PathUnescape(name); err == nil {
+		name = decoded
+	}
 	if err := screenshots.ValidName(name); err != nil {
 		return "", err
 	}

@@ -76,18 +76,22 @@ func TestScreenshotServing(t *testing.T) {
 	bad := []struct {
 		path   string
 		status int
+		// says is part of the error, when it matters.
+		says string
 	}{
-		{"/backend/screenshot/../x/", 400},
-		{"/backend/screenshot/a/b/", 400},
-		{"/backend/screenshot/..%2Fx/", 400},
-		{"/backend/screenshot/AMVARA_63.png/", 400},
-		{"/backend/screenshot/" + strings.ToUpper(cur) + "/", 400},
-		{"/backend/screenshot/" + strings.TrimSuffix(cur, ".png") + ".gif/", 400},
-		{"/backend/screenshot/" + strings.Repeat("0", 64) + ".png/", 404},
+		{"/backend/screenshot/../x/", 400, ""},
+		{"/backend/screenshot/a/b/", 400, ""},
+		// The name refused is shown decoded.
+		{"/backend/screenshot/..%2F..%2Fencryption-passphrase/", 400, `"../../encryption-passphrase" is not`},
+		{"/backend/screenshot/a%09b/", 400, `"a\tb" is not`},
+		{"/backend/screenshot/AMVARA_63.png/", 400, ""},
+		{"/backend/screenshot/" + strings.ToUpper(cur) + "/", 400, ""},
+		{"/backend/screenshot/" + strings.TrimSuffix(cur, ".png") + ".gif/", 400, ""},
+		{"/backend/screenshot/" + strings.Repeat("0", 64) + ".png/", 404, ""},
 		// An image of department B's result.
-		{"/backend/screenshot/" + sims["B"].Images[0] + "/", 404},
-		{"/backend/removeScreenshot/../x/", 400},
-		{"/backend/removeScreenshot/a/b/", 400},
+		{"/backend/screenshot/" + sims["B"].Images[0] + "/", 404, ""},
+		{"/backend/removeScreenshot/../x/", 400, ""},
+		{"/backend/removeScreenshot/a/b/", 400, ""},
 	}
 	for _, b := range bad {
 		before := srv.EventCount(t)
@@ -98,6 +102,9 @@ func TestScreenshotServing(t *testing.T) {
 		}
 		if resp.StatusCode != b.status || json.Unmarshal(body, &e) != nil || e.Success == nil || *e.Success || e.Error == "" {
 			t.Errorf("GET %s: %d %s, want %d with a JSON error", b.path, resp.StatusCode, body, b.status)
+		}
+		if !strings.Contains(e.Error, b.says) {
+			t.Errorf("GET %s: error %q, want it to contain %q", b.path, e.Error, b.says)
 		}
 		if srv.EventCount(t) != before {
 			t.Errorf("GET %s appended events", b.path)

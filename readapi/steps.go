@@ -212,6 +212,9 @@ func (h *featureAPI) stepsByName(c *fiber.Ctx) error {
 	if name == "" {
 		return domain.Invalid("feature_name", "is required, in the body or as ?feature_name=")
 	}
+	if err := domain.CheckFreeText("feature_name", name); err != nil {
+		return err
+	}
 	ctx := c.UserContext()
 	id, ok, err := h.reader.FirstByName(ctx, name, who.Departments, who.SeesAllDepartments())
 	if err != nil {

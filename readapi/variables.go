@@ -62,13 +62,15 @@ func (h *variableAPI) list(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
-// variableBody is either the seed's batch, {environment_name,
-// department_id?, variables: [{variable_name, variable_value}]}, or
+// variableBody is either the seed's batch, {environment_name (or
+// environment_id), department_id?, variables: [{variable_name,
+// variable_value}]}, or
 // Cometa's single variable, {department, environment, feature,
 // variable_name, variable_value, encrypted, based}. PATCH takes the single
 // form's keys, each optional.
 type variableBody struct {
 	EnvironmentName *string         `json:"environment_name"`
+	EnvironmentID   *int64          `json:"environment_id"`
 	DepartmentID    *int64          `json:"department_id"`
 	Variables       *[]variableItem `json:"variables"`
 
@@ -192,8 +194,20 @@ func (b variableBody) applyTo(in *commands.VariableInput) error {
 func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
 	ctx := c.UserContext()
 	var errs []error
-	if body.EnvironmentName == nil || strings.TrimSpace(*body.EnvironmentName) == "" {
-		errs = append(errs, domain.Invalid("environment_name", "is required"))
+	switch {
+	case body.EnvironmentID != nil && body.EnvironmentName != nil:
+		errs = append(errs, domain.Invalid("environment_id", "give environment_id or environment_name, not both"))
+	case body.EnvironmentID != nil:
+		if *body.EnvironmentID <= 0 {
+			errs = append(errs, domain.Invalid("environment_id", "must be a positive id, got %d", *body.EnvironmentID))
+		}
+	case body.EnvironmentName == nil || strings.TrimSpace(*body.EnvironmentName) == "":
+		errs = append(errs, domain.Invalid("environment_name", "is required (or environment_id)"))
+	default:
+		// The name is looked up before the commands check anything.
+		if err := domain.CheckFreeText("environment_name", *body.EnvironmentName); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if body.Variables == nil {
 		errs = append(errs, domain.Invalid("variables", "is required: a list of {variable_name, variable_value}"))
@@ -217,6 +231,8 @@ func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
 			switch {
 			case item.VariableName == nil || strings.TrimSpace(*item.VariableName) == "":
 				errs = append(errs, domain.Invalid(field+".variable_name", "is required"))
+			case domain.CheckFreeText(field+".variable_name", *item.VariableName) != nil:
+				errs = append(errs, domain.CheckFreeText(field+".variable_name", *item.VariableName))
 			case seen[strings.TrimSpace(*item.VariableName)]:
 				errs = append(errs, domain.Invalid(field+".variable_name", "%q is in the list twice", *item.VariableName))
 			default:
@@ -230,7 +246,7 @@ func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	env, err := h.environment(ctx, strings.TrimSpace(*body.EnvironmentName))
+	env, err := h.environment(ctx, body)
 	if err != nil {
 		return err
 	}
@@ -271,21 +287,47 @@ func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
 	return c.Status(status).JSON(fiber.Map{"success": true, "data": data})
 }
 
-// environment returns the id of the environment named name; the read
-// model's copy of the catalogue may lag a change just made, so a miss
-// waits for it once.
-func (h *variableAPI) environment(ctx context.Context, name string) (int64, error) {
-	id, ok, err := h.reader.EnvironmentByName(ctx, name)
-	if err != nil || ok {
+// environment returns the id of the batch's environment, given by id or
+// by name; the read model's copy of the catalogue may lag a change just
+// made, so a miss (or a name that seems ambiguous) waits for it once.
+func (h *variableAPI) environment(ctx context.Context, body variableBody) (int64, error) {
+	id, err := h.findEnvironment(ctx, body)
+	if !errors.Is(err, domain.ErrInvalid) {
 		return id, err
 	}
 	if err := h.catchUp(ctx, "variables"); err != nil {
 		return 0, err
 	}
-	if id, ok, err = h.reader.EnvironmentByName(ctx, name); err != nil || ok {
-		return id, err
+	return h.findEnvironment(ctx, body)
+}
+
+// findEnvironment is one try of environment. Environment names are not
+// unique: a name that several environments have is refused rather than
+// one of them picked.
+func (h *variableAPI) findEnvironment(ctx context.Context, body variableBody) (int64, error) {
+	if body.EnvironmentID != nil {
+		id := *body.EnvironmentID
+		_, ok, _, err := h.reader.ScopeKnown(ctx, 0, id, 0)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return 0, domain.Invalid("environment_id", "no environment %d", id)
+		}
+		return id, nil
 	}
-	return 0, domain.Invalid("environment_name", "no environment named %q", name)
+	name := strings.TrimSpace(*body.EnvironmentName)
+	ids, err := h.reader.EnvironmentsByName(ctx, name)
+	switch {
+	case err != nil:
+		return 0, err
+	case len(ids) == 0:
+		return 0, domain.Invalid("environment_name", "no environment named %q", name)
+	case len(ids) > 1:
+		return 0, domain.Invalid("environment_name",
+			"%q is the name of more than one environment: give environment_id instead", name)
+	}
+	return ids[0], nil
 }
 
 // update is PATCH /backend/api/variables/<id>/: the keys of the single

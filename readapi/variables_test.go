@@ -224,3 +224,35 @@ func TestVariablesOfUnicodeEnvironment(t *testing.T) {
 	r := f.Srv.Do(t, http.MethodGet, "/backend/api/variables/"+url.PathEscape(env)+"/", f.Tokens["devops"], nil).Want(t, 200)
 	all(listsExactly("", "id", "{varEnv}"), field("0.environment_name", env), field("0.variable_value", "grüß dich"))(t, f, r)
 }
+
+// TestVariableBatchAmbiguousEnvironment: environment names are not
+// unique, so a batch naming an environment that several have is refused,
+// naming environment_name, instead of setting variables in one of them;
+// environment_id names one.
+func TestVariableBatchAmbiguousEnvironment(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	var ids []string
+	for range 2 {
+		created("{env}", "/backend/api/environments/", "environment_id",
+			map[string]any{"environment_name": "RaceEnv"})(t, f)
+		ids = append(ids, f.Vars["{env}"])
+	}
+	items := `"variables": [{"variable_name": "a", "variable_value": "b"}]`
+	for _, tc := range []struct{ name, env, says string }{
+		{"a shared name", `"environment_name": "RaceEnv"`,
+			`environment_name: "RaceEnv" is the name of more than one environment: give environment_id instead`},
+		{"name and id", `"environment_name": "RaceEnv", "environment_id": ` + ids[0],
+			"environment_id: give environment_id or environment_name, not both"},
+		{"an unknown id", `"environment_id": 4040`, "environment_id: no environment 4040"},
+	} {
+		f.Srv.Unchanged(t, tc.name, func() {
+			r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Srv.AdminToken,
+				`{`+tc.env+`, "department_id": `+f.Vars["{deptA}"]+`, `+items+`}`).Want(t, 400)
+			says(tc.says)(t, f, r)
+		})
+	}
+	r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Srv.AdminToken,
+		`{"environment_id": `+ids[1]+`, "department_id": `+f.Vars["{deptA}"]+`, `+items+`}`).Want(t, 201)
+	field("data.0.environment", ids[1])(t, f, r)
+}

@@ -47,8 +47,11 @@ func normalize(d Definition) (_ Definition, origin []int, _ error) {
 		{"environment_id", d.EnvironmentID, &d.EnvironmentName},
 		{"department_id", d.DepartmentID, &d.DepartmentName},
 	} {
-		if ref.id <= 0 {
+		switch {
+		case ref.id == 0:
 			add(domain.Invalid(ref.field, "is required"))
+		case ref.id < 0:
+			add(domain.Invalid(ref.field, "must be a positive id, got %d", ref.id))
 		}
 		*ref.name = strings.TrimSpace(*ref.name)
 		if len([]rune(*ref.name)) > MaxNameLength || domain.CheckFreeText(ref.field, *ref.name) != nil {

@@ -16,6 +16,8 @@ func TestReferences(t *testing.T) {
 		disabled(step(`Run feature with id "8" before continuing`)),
 		step(`Run feature with id "7" before continuing`),
 		step(`Run feature with id "x" before continuing`),
+		step("Run feature with name \"a\x00b\" before continuing"),
+		step("Run feature with name \"\xff\" before continuing"),
 		step("Press Enter"),
 	}
 	ids, names := feature.References(steps)

@@ -3,6 +3,7 @@ package schedule
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -168,12 +169,14 @@ func parseExpr(expr string) (*cron.SpecSchedule, bool, error) {
 		return nil, false, invalid("expected exactly 5 fields "+
 			"(minute hour day-of-month month day-of-week), found %d", len(fields))
 	}
+	parsed := slices.Clone(fields)
+	parsed[4] = sundayAsSeven(parsed[4])
 	for i, f := range fields {
-		if _, err := cron.NewParser(fieldOptions[i]).Parse(f); err != nil {
-			return nil, false, invalid("%s field %q: %v", fieldNames[i], f, err)
+		if _, err := cron.NewParser(fieldOptions[i]).Parse(parsed[i]); err != nil {
+			return nil, false, invalid("%s field %q: %s", fieldNames[i], f, cronReason(err))
 		}
 	}
-	sched, err := cron.ParseStandard(strings.Join(fields, " "))
+	sched, err := cron.ParseStandard(strings.Join(parsed, " "))
 	if err != nil {
 		return nil, false, invalid("%v", err)
 	}
@@ -184,6 +187,68 @@ func parseExpr(expr string) (*cron.SpecSchedule, bool, error) {
 	spec.Location = time.UTC
 	hour := fields[1]
 	return spec, strings.HasPrefix(hour, "*") || strings.HasPrefix(hour, "?"), nil
+}
+
+// sundayAsSeven rewrites a day-of-week field for robfig/cron, which knows
+// only 0-6, so that 7 is Sunday as in Vixie cron: "7" becomes "0", and a
+// range that ends at 7 ends at 6 instead, with a 0 added when its step
+// reaches 7 ("5-7" is "5-6,0", "1-7/2" is "1-6/2,0"). Lists are rewritten
+// part by part; a part that is not numbers (*, ?, MON-FRI) or that
+// robfig/cron would refuse anyway is left as it is, for it to name.
+func sundayAsSeven(field string) string {
+	parts := strings.Split(field, ",")
+	for i, part := range parts {
+		parts[i] = sevenAsZero(part)
+	}
+	return strings.Join(parts, ",")
+}
+
+func sevenAsZero(part string) string {
+	span, stepText, stepped := strings.Cut(part, "/")
+	first, last, ranged := strings.Cut(span, "-")
+	start, err := strconv.Atoi(first)
+	if err != nil {
+		return part
+	}
+	if !ranged {
+		if start == 7 {
+			return "0" // "7/2" runs from 7 to the end: Sunday alone
+		}
+		return part
+	}
+	end, err := strconv.Atoi(last)
+	if err != nil || end != 7 || start > end {
+		return part
+	}
+	step := 1
+	if stepped {
+		if step, err = strconv.Atoi(stepText); err != nil || step <= 0 {
+			return part
+		}
+	}
+	if start == 7 {
+		return "0"
+	}
+	out := fmt.Sprintf("%d-6", start)
+	if stepped {
+		out += "/" + stepText
+	}
+	if (7-start)%step == 0 {
+		out += ",0"
+	}
+	return out
+}
+
+// cronReason is robfig/cron's reason for refusing a field, without the Go
+// parse error it carries for a token that is not a number (such as "L" or
+// "W", which it does not support).
+func cronReason(err error) string {
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "failed to parse int from "); ok {
+		token, _, _ := strings.Cut(rest, ": strconv.")
+		return fmt.Sprintf("%q is not a number", token)
+	}
+	return msg
 }
 
 // mustSpec parses a descriptor already checked against the table.

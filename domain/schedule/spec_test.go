@@ -236,7 +236,9 @@ func TestParseRefuses(t *testing.T) {
 		{"day of month zero", "0 0 0 * *", "", "schedule", []string{`day of month field "0"`, "below minimum (1)"}},
 		{"month 13", "0 0 * 13 *", "", "schedule", []string{`month field "13"`}},
 		{"day of week 8", "0 0 * * 8", "", "schedule", []string{`day of week field "8"`}},
-		{"not a number", "x * * * *", "", "schedule", []string{`minute field "x"`, "failed to parse int from x"}},
+		{"not a number", "x * * * *", "", "schedule", []string{`minute field "x": "x" is not a number`}},
+		{"last day of month", "0 3 L * *", "", "schedule", []string{`day of month field "L": "L" is not a number`}},
+		{"a token in a range", "0 3 1-L * *", "", "schedule", []string{`day of month field "1-L": "L" is not a number`}},
 		{"seconds field", "0 0 9 * * *", "", "schedule", []string{"seconds field is not supported"}},
 		{"too few fields", "* * *", "", "schedule", []string{"expected exactly 5 fields", "found 3"}},
 		{"CRON_TZ prefix", "CRON_TZ=Europe/Berlin 0 9 * * *", "", "schedule", []string{"CRON_TZ= or TZ= prefix"}},
@@ -279,5 +281,70 @@ func TestParseKeepsInput(t *testing.T) {
 	fire, ok := spec.Next(utc(t, "2026-01-01T00:00:00Z"))
 	if !ok || fire.ID() != "20260104T233000Z" {
 		t.Errorf("first tick %v (%v), want id 20260104T233000Z", fire.ID(), ok)
+	}
+}
+
+// TestParseHidesGoErrors checks that no refused field's message carries
+// the Go error robfig/cron wraps (strconv's).
+func TestParseHidesGoErrors(t *testing.T) {
+	t.Parallel()
+	for _, expr := range []string{"0 3 L * *", "0 3 * * 5L", "0 3 15W * *", "0 3 * * 1#2", "x/2 * * * *"} {
+		if _, err := schedule.Parse(expr, ""); err == nil || strings.Contains(err.Error(), "strconv") {
+			t.Errorf("Parse(%q) = %v, want an error without strconv's", expr, err)
+		}
+	}
+}
+
+// TestDayOfWeekSevenIsSunday: 7 in the day-of-week field is Sunday, as in
+// Vixie cron, alone, in ranges, lists and steps; each expression fires as
+// the one written with 0-6, and is kept as given.
+func TestDayOfWeekSevenIsSunday(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ expr, same string }{
+		{"0 3 * * 7", "0 3 * * 0"},
+		{"0 3 * * 0-7", "0 3 * * *"},
+		{"0 3 * * 5-7", "0 3 * * 0,5,6"},
+		{"0 3 * * 1,7", "0 3 * * 0,1"},
+		{"0 3 * * 1-7/2", "0 3 * * 0,1,3,5"},
+		{"0 3 * * 6-7/2", "0 3 * * 6"},
+		{"0 3 * * 7-7", "0 3 * * 0"},
+		{"0 3 * * 7/3", "0 3 * * 0"},
+		{"0 3 * * MON-FRI,7", "0 3 * * 0-5"},
+	}
+	from := utc(t, "2026-03-01T00:00:00Z")
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			t.Parallel()
+			spec, err := schedule.Parse(tt.expr, "Europe/Berlin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := schedule.Parse(tt.same, "Europe/Berlin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spec.Expression() != tt.expr {
+				t.Errorf("expression kept as %q, want %q", spec.Expression(), tt.expr)
+			}
+			if diff := cmp.Diff(local(want.NextRuns(from, 12)), local(spec.NextRuns(from, 12))); diff != "" {
+				t.Errorf("fires differ from %q (-want +got):\n%s", tt.same, diff)
+			}
+		})
+	}
+
+	// Sundays at 03:00 where the schedule is, across the spring change.
+	spec, err := schedule.Parse("0 3 * * 7", "America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range spec.NextRuns(from, 4) {
+		if f.Local.Weekday() != time.Sunday || f.Local.Hour() != 3 || f.Local.Location().String() != "America/New_York" {
+			t.Errorf("fire %v, want a Sunday 03:00 in America/New_York", f.Local)
+		}
+	}
+	for _, expr := range []string{"0 3 * * 8", "0 3 * * 5-8", "0 3 * * 7-5"} {
+		if _, err := schedule.Parse(expr, ""); err == nil {
+			t.Errorf("Parse(%q) accepted", expr)
+		}
 	}
 }
