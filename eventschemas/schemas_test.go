@@ -66,6 +66,8 @@ func samples(t *testing.T) map[string]eventschemas.Payload {
 		&eventschemas.VariableSet{VariableID: 9, DepartmentID: 3, EnvironmentID: 4, FeatureID: 12,
 			Name: "PASSWORD", Based: eventschemas.BasedFeature, Value: secret},
 		&eventschemas.VariableDeleted{VariableID: 9},
+		&eventschemas.NameClaimed{Kind: "department-name", Name: "Qualität & Test", Owner: "department-3"},
+		&eventschemas.NameReleased{Kind: "department-name", Name: "Qualität & Test", Owner: "department-3"},
 	}
 	out := make(map[string]eventschemas.Payload, len(list))
 	for _, p := range list {
