@@ -41,6 +41,8 @@ type UniqueName struct {
 	Kind string
 	// Field and Taken make the 400 of a name that is held.
 	Field, Taken string
+	// exact compares names as they are (trimmed), not case-folded.
+	exact bool
 	// current is the name that an owner's history carries now; ok is false
 	// for an owner that does not exist or was deleted.
 	current func(history []Recorded) (name string, ok bool)
@@ -68,16 +70,22 @@ var (
 		}}
 )
 
-// normalName is the form in which names are compared: trimmed and case
-// folded, as the read models compare them (lower(trim(name))).
-func normalName(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+// normal is the form in which names are compared: trimmed and case
+// folded, as the read models compare them (lower(trim(name))), unless
+// u.exact.
+func (u UniqueName) normal(name string) string {
+	if u.exact {
+		return strings.TrimSpace(name)
+	}
+	return strings.ToLower(strings.TrimSpace(name))
+}
 
 // ClaimStream returns the claim stream of name:
 // "unique-<kind>-<first 32 hex digits of the SHA-256 of the normal name>".
 // The hash keeps any name (slashes, 100 characters of UTF-8) a valid
 // stream name on both stores.
 func (u UniqueName) ClaimStream(name string) string {
-	sum := sha256.Sum256([]byte(normalName(name)))
+	sum := sha256.Sum256([]byte(u.normal(name)))
 	return "unique-" + u.Kind + "-" + hex.EncodeToString(sum[:16])
 }
 
@@ -113,7 +121,7 @@ func (u UniqueName) carries(ctx context.Context, l *Log, owner, name string) (bo
 		return false, err
 	}
 	current, ok := u.current(history)
-	return ok && normalName(current) == normalName(name), nil
+	return ok && u.normal(current) == u.normal(name), nil
 }
 
 // claim reserves name for owner, or refuses with a 400 naming u.Field when
@@ -122,7 +130,7 @@ func (u UniqueName) carries(ctx context.Context, l *Log, owner, name string) (bo
 // as it is. Two claimants of a free name race on the stream's revision:
 // the loser re-reads and finds it held.
 func (u UniqueName) claim(ctx context.Context, l *Log, meta Meta, name, owner string) error {
-	if normalName(name) == "" {
+	if u.normal(name) == "" {
 		return nil // the aggregate's own checks refuse it
 	}
 	_, _, err := l.Execute(ctx, u.ClaimStream(name), meta, func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
@@ -151,7 +159,7 @@ func (u UniqueName) claim(ctx context.Context, l *Log, meta Meta, name, owner st
 // carries the name, are left alone, so a late release cannot free a name
 // taken again meanwhile.
 func (u UniqueName) release(ctx context.Context, l *Log, meta Meta, name, owner string) error {
-	if normalName(name) == "" {
+	if u.normal(name) == "" {
 		return nil
 	}
 	_, _, err := l.Execute(ctx, u.ClaimStream(name), meta, func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
@@ -201,7 +209,7 @@ func renamed(ctx context.Context, l *Log, meta Meta, u UniqueName, owner, name s
 	}
 	old, ok := u.current(history)
 	payloads, err := decide(history, exists)
-	if err != nil || len(payloads) == 0 || !ok || normalName(old) == normalName(name) {
+	if err != nil || len(payloads) == 0 || !ok || u.normal(old) == u.normal(name) {
 		return l.Execute(ctx, owner, meta, decide)
 	}
 	if err := u.claim(ctx, l, meta, name, owner); err != nil {

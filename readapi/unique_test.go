@@ -15,7 +15,7 @@ import (
 // create, rename and delete one.
 type uniqueKind struct {
 	name        string
-	path, id    string // list and create path, id field of the answers
+	path, id    string // create path, id field of its answer ("data.id": nested)
 	field       string // the name's field
 	list        string // the field of a listed item that holds the name
 	create      func(name string) map[string]any
@@ -58,6 +58,24 @@ func uniqueKinds() []uniqueKind {
 			listResults: results("/backend/api/applications/"),
 		},
 		{
+			name: "variable", path: "/backend/api/variables/", id: "data.id",
+			field: "variable_name", list: "variable_name",
+			create: func(name string) map[string]any {
+				return map[string]any{"department": 1, "environment": 1, "variable_name": name,
+					"variable_value": "v", "based": "environment"}
+			},
+			rename: func(srv *apitest.Server, t *testing.T, id int64, name string) *apitest.Response {
+				return srv.Do(t, http.MethodPatch, fmt.Sprintf("/backend/api/variables/%d/", id),
+					srv.AdminToken, map[string]any{"variable_name": name})
+			},
+			deletePath: "/backend/api/variables/%d/",
+			listResults: func(srv *apitest.Server, t *testing.T) []map[string]any {
+				var out []map[string]any
+				srv.Do(t, http.MethodGet, "/backend/api/variables/", srv.AdminToken, nil).Want(t, http.StatusOK).JSON(t, &out)
+				return out
+			},
+		},
+		{
 			name: "account", path: "/backend/api/accounts/", id: "user_id",
 			field: "email", list: "email",
 			create: func(email string) map[string]any {
@@ -73,8 +91,19 @@ func uniqueKinds() []uniqueKind {
 	}
 }
 
+// idAt returns the number at a dotted path of an answer ("data.id").
+func idAt(m map[string]any, path string) int64 {
+	var v any = m
+	for _, key := range strings.Split(path, ".") {
+		obj, _ := v.(map[string]any)
+		v = obj[key]
+	}
+	id, _ := v.(float64)
+	return int64(id)
+}
+
 // TestUniqueNamesUnderConcurrentCreates races creators of one name (in
-// another case each): exactly one wins with 201, the others get the 400
+// another case each, where case does not count): exactly one wins with 201, the others get the 400
 // naming the field, and the read model holds the name once. Renaming the
 // winner frees its old name; deleting it frees the new one.
 func TestUniqueNamesUnderConcurrentCreates(t *testing.T) {
@@ -85,8 +114,11 @@ func TestUniqueNamesUnderConcurrentCreates(t *testing.T) {
 	for _, k := range uniqueKinds() {
 		t.Run(k.name, func(t *testing.T) {
 			name, renamed := "Race"+k.name, "Renamed"+k.name
-			if k.name == "account" {
+			switch k.name {
+			case "account":
 				name, renamed = "race@example.test", "renamed@example.test"
+			case "variable":
+				name, renamed = "RACE_VAR", "RENAMED_VAR" // case counts in variable names
 			}
 			statuses := make([]int, racers)
 			bodies := make([]string, racers)
@@ -96,7 +128,7 @@ func TestUniqueNamesUnderConcurrentCreates(t *testing.T) {
 				wg.Go(func() {
 					// Alternating case: the claim compares names case-folded.
 					n := name
-					if i%2 == 1 {
+					if i%2 == 1 && k.name != "variable" {
 						n = strings.ToUpper(name)
 					}
 					r := srv.Do(t, http.MethodPost, k.path, srv.AdminToken, k.create(n))
@@ -104,8 +136,7 @@ func TestUniqueNamesUnderConcurrentCreates(t *testing.T) {
 					if r.Status == http.StatusCreated {
 						var out map[string]any
 						r.JSON(t, &out)
-						id, _ := out[k.id].(float64)
-						ids[i] = int64(id)
+						ids[i] = idAt(out, k.id)
 					}
 				})
 			}
