@@ -3,6 +3,7 @@ package commands_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,8 @@ import (
 	dept "github.com/cometa-es/cometa/domain/department"
 	"github.com/cometa-es/cometa/eventschemas"
 	"github.com/cometa-es/cometa/eventstore"
+	"github.com/cometa-es/cometa/eventstore/esdb"
+	"github.com/cometa-es/cometa/eventstore/esdb/esdbtest"
 )
 
 // TestNameClaimLeftBehind plays a process that claimed a department name
@@ -24,8 +27,27 @@ import (
 // one wins.
 func TestNameClaimLeftBehind(t *testing.T) {
 	t.Parallel()
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		nameClaimLeftBehind(t, newLog(t))
+	})
+	t.Run("eventstoredb", func(t *testing.T) {
+		t.Parallel()
+		store, err := esdb.Open(context.Background(), esdbtest.Start(t).URL(), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = store.Close() })
+		reg, err := eventschemas.NewRegistry(eventschemas.Schemas()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nameClaimLeftBehind(t, commands.NewLog(store, reg))
+	})
+}
+
+func nameClaimLeftBehind(t *testing.T, log *commands.Log) {
 	ctx := context.Background()
-	log := newLog(t)
 	ids := commands.NewIDs(log, func(context.Context, string) (int64, error) { return 0, nil })
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) commands.Meta {
