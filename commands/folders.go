@@ -49,7 +49,11 @@ type FolderTree interface {
 // departments lost the race for its second tree) still counts in cycle
 // checks until the folder's stream changes again (a rename or a move of
 // it): moves under that folder that would only close a cycle with the
-// phantom move are refused meanwhile. Safe, but it can surprise.
+// phantom move are refused meanwhile. Safe, but it can surprise. The check
+// also reads only the tree streams of the move's own departments: a move
+// claimed only on a third department's tree (several concurrent moves
+// across departments, while sub-folders still carry their old department)
+// is not seen. Moves within one department are exact.
 type Folders struct {
 	log      *Log
 	ids      *IDs
