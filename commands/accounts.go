@@ -37,18 +37,29 @@ func TokenHash(secret string) string {
 
 // CreateAccount opens an account with the next free id; c.AccountID is
 // ignored. With c.Token set the account's first token is issued with it.
+// The e-mail address is claimed first (AccountEmail).
 func CreateAccount(ctx context.Context, ids *IDs, meta Meta, c account.Create) (int64, eventstore.AppendResult, error) {
-	return Create(ctx, ids, "account", meta, func(s account.State, id int64) ([]eventschemas.Payload, error) {
-		c.AccountID = id
-		return s.Decide(c)
-	})
+	return createNamed(ctx, ids, "account", meta, AccountEmail, c.Email,
+		func(s account.State, id int64) ([]eventschemas.Payload, error) {
+			c.AccountID = id
+			return s.Decide(c)
+		})
 }
 
 // ChangeAccount carries out a command on account id's stream: an
 // account.Update, JoinDepartment, Delete, IssueToken or RevokeTokens whose
-// AccountID is id.
+// AccountID is id. An update claims the e-mail address it sets (and
+// releases the old one); a deletion releases the address.
 func ChangeAccount(ctx context.Context, l *Log, meta Meta, id int64, c account.Command) (eventstore.AppendResult, bool, error) {
-	return Handle(ctx, l, account.Stream(id), meta, func(s account.State) ([]eventschemas.Payload, error) {
+	stream := account.Stream(id)
+	decide := folded(func(s account.State) ([]eventschemas.Payload, error) {
 		return s.Decide(c)
 	})
+	switch c := c.(type) {
+	case account.Update:
+		return renamed(ctx, l, meta, AccountEmail, stream, c.Email, decide)
+	case account.Delete:
+		return removed(ctx, l, meta, AccountEmail, stream, decide)
+	}
+	return l.Execute(ctx, stream, meta, decide)
 }

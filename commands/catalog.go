@@ -12,20 +12,31 @@ import (
 )
 
 // CreateApplication adds an application with the next free id
-// (c.ApplicationID is ignored).
+// (c.ApplicationID is ignored), behind a claim on its name
+// (ApplicationName).
 func CreateApplication(ctx context.Context, ids *IDs, meta Meta, c catalog.CreateApplication) (int64, eventstore.AppendResult, error) {
-	return Create(ctx, ids, "application", meta, func(s catalog.Application, id int64) ([]eventschemas.Payload, error) {
-		c.ApplicationID = id
-		return s.Decide(c)
-	})
+	return createNamed(ctx, ids, "application", meta, ApplicationName, c.Name,
+		func(s catalog.Application, id int64) ([]eventschemas.Payload, error) {
+			c.ApplicationID = id
+			return s.Decide(c)
+		})
 }
 
 // ChangeApplication carries out a catalog.RenameApplication or
-// DeleteApplication on application id's stream.
+// DeleteApplication on application id's stream. A rename claims the new
+// name first and releases the old one after; a deletion releases the name.
 func ChangeApplication(ctx context.Context, l *Log, meta Meta, id int64, c catalog.ApplicationCommand) (eventstore.AppendResult, bool, error) {
-	return Handle(ctx, l, catalog.ApplicationStream(id), meta, func(s catalog.Application) ([]eventschemas.Payload, error) {
+	stream := catalog.ApplicationStream(id)
+	decide := folded(func(s catalog.Application) ([]eventschemas.Payload, error) {
 		return s.Decide(c)
 	})
+	switch c := c.(type) {
+	case catalog.RenameApplication:
+		return renamed(ctx, l, meta, ApplicationName, stream, c.Name, decide)
+	case catalog.DeleteApplication:
+		return removed(ctx, l, meta, ApplicationName, stream, decide)
+	}
+	return l.Execute(ctx, stream, meta, decide)
 }
 
 // CreateEnvironment adds an environment with the next free id

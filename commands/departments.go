@@ -19,11 +19,14 @@ const joinRounds = 16
 // is ignored) and, when the actor is an account, makes it a member, as
 // Cometa does. The two appends are not atomic: should the second fail, the
 // department exists without its creator as a member and the error says so.
+// The name is claimed first (DepartmentName): a name another department
+// holds is refused with a 400 naming department_name.
 func CreateDepartment(ctx context.Context, l *Log, ids *IDs, meta Meta, c department.Create) (int64, eventstore.AppendResult, error) {
-	id, res, err := Create(ctx, ids, "department", meta, func(s department.State, id int64) ([]eventschemas.Payload, error) {
-		c.DepartmentID = id
-		return s.Decide(c)
-	})
+	id, res, err := createNamed(ctx, ids, "department", meta, DepartmentName, c.Name,
+		func(s department.State, id int64) ([]eventschemas.Payload, error) {
+			c.DepartmentID = id
+			return s.Decide(c)
+		})
 	if err != nil || c.Actor.AccountID == 0 {
 		return id, res, err
 	}
@@ -52,9 +55,18 @@ func CreateDepartment(ctx context.Context, l *Log, ids *IDs, meta Meta, c depart
 }
 
 // ChangeDepartment carries out a department.Rename, ChangeSettings or
-// Delete on department id's stream.
+// Delete on department id's stream. A rename claims the new name first
+// and releases the old one after; a deletion releases the name.
 func ChangeDepartment(ctx context.Context, l *Log, meta Meta, id int64, c department.Command) (eventstore.AppendResult, bool, error) {
-	return Handle(ctx, l, department.Stream(id), meta, func(s department.State) ([]eventschemas.Payload, error) {
+	stream := department.Stream(id)
+	decide := folded(func(s department.State) ([]eventschemas.Payload, error) {
 		return s.Decide(c)
 	})
+	switch c := c.(type) {
+	case department.Rename:
+		return renamed(ctx, l, meta, DepartmentName, stream, c.Name, decide)
+	case department.Delete:
+		return removed(ctx, l, meta, DepartmentName, stream, decide)
+	}
+	return l.Execute(ctx, stream, meta, decide)
 }

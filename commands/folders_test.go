@@ -6,10 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cometa-es/cometa/commands"
 	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/access"
 	"github.com/cometa-es/cometa/domain/folder"
 	"github.com/cometa-es/cometa/domain/role"
+	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/eventstore"
 )
 
 // folder creates a folder and waits for the read models.
@@ -143,5 +146,49 @@ func TestFolderDeleteAndDepartmentMoveCascade(t *testing.T) {
 	placed, err := w.folderR.Placements(ctx, nil, true)
 	if err != nil || len(placed) != 1 || placed[0].FolderID != 0 || placed[0].DepartmentID != 4 {
 		t.Errorf("placements: %+v, %v", placed, err)
+	}
+}
+
+// TestFolderMoveClaimsCount plays a move claimed on the folder tree stream
+// whose FolderMoved has not landed (yet): while it still can land (the
+// folder's stream is at the revision it was claimed at) the opposite move
+// is refused; once the folder's stream has moved on it no longer counts.
+func TestFolderMoveClaimsCount(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	devops := actor(t, 5, role.Devops, 3)
+	x := w.folder(devops, "X", 0, 3)
+	y := w.folder(devops, "Y", 0, 3)
+
+	history, _, err := w.log.Load(ctx, folder.Stream(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// X under Y, claimed at X's current revision, its FolderMoved pending.
+	_, err = w.log.Append(ctx, commands.TreeStream(3), eventstore.NoStream(), meta(),
+		&eventschemas.FolderMoveClaimed{FolderID: x, ParentID: y, DepartmentID: 3,
+			FolderRevision: history[len(history)-1].Revision})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = w.folders.Move(ctx, meta(), devops, y, x, 0)
+	if !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), "into itself") {
+		t.Fatalf("move Y under X while X's move under Y can land: %v, want invalid", err)
+	}
+
+	// A rename moves X's stream on: the pending move can no longer land.
+	res, _, err := w.folders.Rename(ctx, meta(), devops, x, "X renamed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sync(res)
+	res, changed, err := w.folders.Move(ctx, meta(), devops, y, x, 0)
+	if err != nil || !changed {
+		t.Fatalf("move Y under X after X's stream moved on: changed %v, %v", changed, err)
+	}
+	w.sync(res)
+	if _, _, err := w.folders.Move(ctx, meta(), devops, x, y, 0); !errors.Is(err, domain.ErrInvalid) {
+		t.Fatalf("move X under Y, now its child: %v, want invalid", err)
 	}
 }

@@ -15,13 +15,19 @@ import (
 // when the decision changed nothing.
 func Handle[S domain.Evolver[S]](ctx context.Context, l *Log, stream string, meta Meta,
 	decide func(S) ([]eventschemas.Payload, error)) (res eventstore.AppendResult, ok bool, err error) {
-	return l.Execute(ctx, stream, meta, func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
+	return l.Execute(ctx, stream, meta, folded(decide))
+}
+
+// folded turns a decision over an aggregate's state S into a Decide over
+// the stream's history.
+func folded[S domain.Evolver[S]](decide func(S) ([]eventschemas.Payload, error)) Decide {
+	return func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
 		var s S
 		for _, r := range history {
 			s = s.Evolve(r.Payload)
 		}
 		return decide(s)
-	})
+	}
 }
 
 // Create claims the next id of kind and appends the events that decide

@@ -44,11 +44,9 @@ type VariableInput struct {
 }
 
 // Variables carries out the variable commands. A variable of a department
-// the actor is not a member of is reported as not found.
-//
-// TODO(variables): names are kept unique per scope by asking the read
-// model, so two requests creating the same name at the same moment can both
-// succeed; a reservation stream per scope and name would close that gap.
+// the actor is not a member of is reported as not found. Names are unique
+// per scope: the read model answers early, and a claim on the scope and
+// name (VariableName) decides between concurrent requests.
 type Variables struct {
 	log        *Log
 	ids        *IDs
@@ -68,6 +66,28 @@ const VariableKind = "variable"
 // errDuplicateVariable has Cometa's wording.
 const errDuplicateVariable = "Variable already exists with specified requirements, please update the variable."
 
+// VariableName keeps variable names unique in their scope. The name it
+// claims is the scope and the name (variableKey), compared as they are,
+// as the read model compares them.
+var VariableName = UniqueName{Kind: "variable-name", Field: "variable_name", Taken: errDuplicateVariable,
+	exact: true,
+	current: func(h []Recorded) (string, bool) {
+		s := variable.Fold(payloadsOf(h))
+		return variableKey(s.DepartmentID, s.EnvironmentID, s.FeatureID, s.Based, s.Name), s.Exists && !s.Deleted
+	}}
+
+// variableKey is the scope and name that VariableName claims:
+// "<department>/<environment>/<feature>/<based>/<name>". Only the name
+// can hold a slash, and it comes last, so two keys never read the same.
+func variableKey(department, environment, feature int64, based, name string) string {
+	return fmt.Sprintf("%d/%d/%d/%s/%s", department, environment, feature, based, strings.TrimSpace(name))
+}
+
+// keyOf is the key of in.
+func keyOf(in VariableInput) string {
+	return variableKey(in.DepartmentID, in.EnvironmentID, in.FeatureID, basedOf(in), in.Name)
+}
+
 // Create makes a new variable and returns its id. A name already taken in
 // the scope is refused (invalid variable_name).
 func (v *Variables) Create(ctx context.Context, meta Meta, actor access.Actor, in VariableInput) (
@@ -76,10 +96,11 @@ func (v *Variables) Create(ctx context.Context, meta Meta, actor access.Actor, i
 	if err != nil {
 		return 0, eventstore.AppendResult{}, fmt.Errorf("create variable: %w", err)
 	}
-	id, res, err := v.ids.Create(ctx, VariableKind, meta, func(id int64) ([]eventschemas.Payload, error) {
-		cmd.VariableID = id
-		return variable.State{}.Decide(cmd)
-	})
+	id, res, err := createNamed(ctx, v.ids, VariableKind, meta, VariableName, keyOf(in),
+		func(s variable.State, id int64) ([]eventschemas.Payload, error) {
+			cmd.VariableID = id
+			return s.Decide(cmd)
+		})
 	if err != nil {
 		return 0, res, fmt.Errorf("create variable: %w", err)
 	}
@@ -105,27 +126,47 @@ func (v *Variables) Put(ctx context.Context, meta Meta, actor access.Actor, in V
 
 // Update changes variable id to what edit makes of its current fields (its
 // current value as stored: ciphertext when encrypted). changed is false
-// when nothing changes.
+// when nothing changes. A new name or scope is claimed first; should a
+// concurrent change make edit land on another one than claimed, the
+// update is refused as a conflict.
 func (v *Variables) Update(ctx context.Context, meta Meta, actor access.Actor, id int64,
 	edit func(VariableInput) (VariableInput, error)) (eventstore.AppendResult, bool, error) {
-	res, changed, err := v.log.Execute(ctx, variable.Stream(id), meta,
-		func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
-			s, err := visibleVariable(actor, id, history)
-			if err != nil {
-				return nil, err
-			}
-			in, err := edit(VariableInput{DepartmentID: s.DepartmentID, EnvironmentID: s.EnvironmentID,
-				FeatureID: s.FeatureID, Name: s.Name, Based: s.Based, Encrypted: s.Value.Encrypted(),
-				Value: s.Value.Text()})
-			if err != nil {
-				return nil, err
-			}
-			cmd, err := v.prepare(ctx, actor, id, in)
-			if err != nil {
-				return nil, err
-			}
-			return s.Decide(cmd)
-		})
+	stream := variable.Stream(id)
+	var key string // the scope and name the first decision went for
+	decide := func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
+		s, err := visibleVariable(actor, id, history)
+		if err != nil {
+			return nil, err
+		}
+		in, err := edit(VariableInput{DepartmentID: s.DepartmentID, EnvironmentID: s.EnvironmentID,
+			FeatureID: s.FeatureID, Name: s.Name, Based: s.Based, Encrypted: s.Value.Encrypted(),
+			Value: s.Value.Text()})
+		if err != nil {
+			return nil, err
+		}
+		cmd, err := v.prepare(ctx, actor, id, in)
+		if err != nil {
+			return nil, err
+		}
+		switch k := keyOf(in); {
+		case key == "":
+			key = k
+		case k != key:
+			return nil, domain.Conflict("variable %d changed meanwhile; send the change again", id)
+		}
+		return s.Decide(cmd)
+	}
+	history, exists, err := v.log.Load(ctx, stream)
+	if err == nil {
+		_, err = decide(history, exists) // refused here, nothing is claimed
+	}
+	var (
+		res     eventstore.AppendResult
+		changed bool
+	)
+	if err == nil {
+		res, changed, err = renamed(ctx, v.log, meta, VariableName, stream, key, decide)
+	}
 	if err != nil {
 		return res, false, fmt.Errorf("update variable %d: %w", id, err)
 	}
@@ -134,7 +175,7 @@ func (v *Variables) Update(ctx context.Context, meta Meta, actor access.Actor, i
 
 // Delete removes variable id.
 func (v *Variables) Delete(ctx context.Context, meta Meta, actor access.Actor, id int64) (eventstore.AppendResult, error) {
-	res, _, err := v.log.Execute(ctx, variable.Stream(id), meta,
+	res, _, err := removed(ctx, v.log, meta, VariableName, variable.Stream(id),
 		func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
 			s, err := visibleVariable(actor, id, history)
 			if err != nil {

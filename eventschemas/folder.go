@@ -8,6 +8,11 @@ const (
 	TypeFolderDeleted = "FolderDeleted"
 )
 
+// TypeFolderMoveClaimed is the event type of the folder tree streams
+// ("foldertree-<department>"), which put the moves within a department in
+// one order.
+const TypeFolderMoveClaimed = "FolderMoveClaimed"
+
 // FolderSchemas lists the schemas of the folder events.
 func FolderSchemas() []Schema {
 	return []Schema{
@@ -15,6 +20,7 @@ func FolderSchemas() []Schema {
 		v1[FolderRenamed](),
 		v1[FolderMoved](),
 		v1[FolderDeleted](),
+		v1[FolderMoveClaimed](),
 	}
 }
 
@@ -63,3 +69,19 @@ type FolderDeleted struct {
 
 // EventType returns TypeFolderDeleted.
 func (*FolderDeleted) EventType() string { return TypeFolderDeleted }
+
+// FolderMoveClaimed announces on a department's folder tree stream that a
+// FolderMoved of FolderID under ParentID is about to be appended to the
+// folder's stream right after FolderRevision, with that exact expected
+// revision. Until the folder's stream moves past FolderRevision the move
+// may still land, so the cycle check of every later move counts it; after
+// that the folder's stream says what became of it.
+type FolderMoveClaimed struct {
+	FolderID       int64  `json:"folder_id"`
+	ParentID       int64  `json:"parent_id"`
+	DepartmentID   int64  `json:"department_id"`
+	FolderRevision uint64 `json:"folder_revision"`
+}
+
+// EventType returns TypeFolderMoveClaimed.
+func (*FolderMoveClaimed) EventType() string { return TypeFolderMoveClaimed }

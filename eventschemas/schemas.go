@@ -11,6 +11,7 @@ func Schemas() []Schema {
 		CatalogSchemas(),
 		FeatureSchemas(),
 		FolderSchemas(),
+		NameSchemas(),
 		VariableSchemas(),
 		scheduleSchemas(),
 		runSchemas(),

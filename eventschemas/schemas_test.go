@@ -63,9 +63,12 @@ func samples(t *testing.T) map[string]eventschemas.Payload {
 		&eventschemas.FolderRenamed{FolderID: 7, Name: "Smoke tests"},
 		&eventschemas.FolderMoved{FolderID: 7, ParentID: 0, DepartmentID: 1, FromParentID: 5, FromDepartmentID: 3},
 		&eventschemas.FolderDeleted{FolderID: 7},
+		&eventschemas.FolderMoveClaimed{FolderID: 7, ParentID: 5, DepartmentID: 3, FolderRevision: 4},
 		&eventschemas.VariableSet{VariableID: 9, DepartmentID: 3, EnvironmentID: 4, FeatureID: 12,
 			Name: "PASSWORD", Based: eventschemas.BasedFeature, Value: secret},
 		&eventschemas.VariableDeleted{VariableID: 9},
+		&eventschemas.NameClaimed{Kind: "department-name", Name: "Qualität & Test", Owner: "department-3"},
+		&eventschemas.NameReleased{Kind: "department-name", Name: "Qualität & Test", Owner: "department-3"},
 	}
 	out := make(map[string]eventschemas.Payload, len(list))
 	for _, p := range list {

@@ -162,11 +162,10 @@ func (a *api) createAccount(c *fiber.Ctx) error {
 }
 
 // emailFree returns a 400 naming email when another account than except
-// has it (case-insensitively, as Cometa matches e-mail addresses).
-//
-// TODO(accounts): the check reads the read model, so two concurrent
-// creations with one address can both pass; a uniqueness claim stream
-// (append "email-<hash>" with no-stream expected) would close the race.
+// has it (case-insensitively, as Cometa matches e-mail addresses). It
+// answers early from the read model and covers addresses taken before
+// claims existed; the command's claim (commands.AccountEmail) is what
+// decides between concurrent requests.
 func (a *api) emailFree(ctx context.Context, email string, except int64) error {
 	if domain.CheckFreeText("email", email) != nil {
 		return nil // the account's own checks refuse it, with the other fields

@@ -131,10 +131,10 @@ func (a *api) createDepartment(c *fiber.Ctx) error {
 }
 
 // departmentNameFree returns a 400 naming department_name when another
-// department than except has the name (case-insensitively).
-//
-// TODO(departments): read-model check, racy between concurrent requests
-// like the e-mail check of accounts.
+// department than except has the name (case-insensitively). It answers
+// early from the read model and covers names taken before claims existed;
+// the command's claim on the name (commands.DepartmentName) is what keeps
+// concurrent requests from both taking it.
 func (a *api) departmentNameFree(ctx context.Context, name string, except int64) error {
 	if _, err := domain.RequireText("department_name", name, department.MaxNameLength); err != nil {
 		return err

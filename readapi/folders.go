@@ -3,6 +3,7 @@ package readapi
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -96,6 +97,7 @@ func (h *folderAPI) load(ctx context.Context, who Caller) (*tree, error) {
 		}
 		t.children[parent] = append(t.children[parent], f)
 	}
+	t.rootUnreachable()
 	for _, p := range placed {
 		folder := p.FolderID
 		if !live[folder] {
@@ -104,6 +106,36 @@ func (h *folderAPI) load(ctx context.Context, who Caller) (*tree, error) {
 		t.inFolder[folder] = append(t.inFolder[folder], p)
 	}
 	return t, nil
+}
+
+// rootUnreachable puts at the root the folders that no root leads to,
+// which only a cycle in the parent links can do (two moves raced before
+// moves were claimed on the folder tree stream): they are shown rather
+// than lost. Going by id, the lowest unreachable folder of each such part
+// becomes a root, so the answer does not depend on timing or rebuilds.
+func (t *tree) rootUnreachable() {
+	reached := map[int64]bool{}
+	var reach func(id int64)
+	reach = func(id int64) {
+		for _, sub := range t.children[id] {
+			if !reached[sub.FolderID] {
+				reached[sub.FolderID] = true
+				reach(sub.FolderID)
+			}
+		}
+	}
+	reach(0)
+	for _, f := range t.folders {
+		if reached[f.FolderID] {
+			continue
+		}
+		t.children[f.ParentID] = slices.DeleteFunc(t.children[f.ParentID], func(sub projections.FolderRow) bool {
+			return sub.FolderID == f.FolderID
+		})
+		t.children[0] = append(t.children[0], f)
+		reached[f.FolderID] = true
+		reach(f.FolderID)
+	}
 }
 
 // nest returns folder f with everything below it.
