@@ -28,7 +28,7 @@ func NewRunQueue() *RunQueue { return &RunQueue{} }
 func (*RunQueue) Name() string { return "runqueue" }
 
 // Version returns the version of the tables and Apply logic.
-func (*RunQueue) Version() int { return 1 }
+func (*RunQueue) Version() int { return 2 }
 
 // The states of a row.
 const (
@@ -63,6 +63,7 @@ func (*RunQueue) EventTypes() []string {
 	return []string{
 		eventschemas.TypeResultAllocated, eventschemas.TypeRunRequested, eventschemas.TypeResultClaimed,
 		eventschemas.TypeLeaseRenewed, eventschemas.TypeRunKilled, eventschemas.TypeResultFinished,
+		eventschemas.TypeResultRemoved,
 	}
 }
 
@@ -105,6 +106,11 @@ func (*RunQueue) Queue(b *pgx.Batch, ev Event) error {
 		b.Queue(`UPDATE results SET killed = true WHERE feature_result_id = $1`, e.FeatureResultID)
 	case *eventschemas.ResultFinished:
 		b.Queue(`UPDATE results SET state = $2 WHERE feature_result_id = $1`, e.FeatureResultID, queueFinished)
+	case *eventschemas.ResultRemoved:
+		// A removed result that never ran leaves the queue; one that ran
+		// (only a finished one can be removed) is finished already.
+		b.Queue(`UPDATE results SET state = $2 WHERE feature_result_id = $1 AND state IN ('allocated', 'queued')`,
+			e.FeatureResultID, queueFinished)
 	default:
 		return fmt.Errorf("runqueue: unexpected payload %T", ev.Payload)
 	}

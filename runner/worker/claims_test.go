@@ -14,7 +14,9 @@ import (
 
 	"github.com/cometa-es/cometa/commands"
 	"github.com/cometa-es/cometa/domain"
+	"github.com/cometa-es/cometa/domain/access"
 	"github.com/cometa-es/cometa/domain/feature"
+	"github.com/cometa-es/cometa/domain/role"
 	"github.com/cometa-es/cometa/eventschemas"
 	"github.com/cometa-es/cometa/runner/worker"
 	"github.com/cometa-es/cometa/scheduler"
@@ -284,5 +286,54 @@ func TestQueueWaits(t *testing.T) {
 	defer mu.Unlock()
 	if most > 2 {
 		t.Errorf("%d results executed at once with two slots", most)
+	}
+}
+
+// TestRemovedQueuedRunIsNotExecuted removes a run while it waits for a
+// runner: it leaves the queue, and the runner started afterwards executes
+// only the run queued after it.
+func TestRemovedQueuedRunIsNotExecuted(t *testing.T) {
+	w := newWorld(t)
+	var mu sync.Mutex
+	hits := 0
+	w.mux.HandleFunc("/count", func(rw http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		_, _ = rw.Write([]byte("<p>counted</p>"))
+	})
+	id := w.feature("Counted", step(`StartBrowser and call URL "`+w.url+`/count"`))
+	removed := w.request(id)
+	admin, err := access.Account(1, role.Superuser, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := commands.NewRunResults(w.log).RemoveRun(context.Background(), w.meta(), admin, removed.RunID)
+	if err != nil {
+		t.Fatalf("remove run %d: %v", removed.RunID, err)
+	}
+	w.sync(res.Position)
+	queued, err := w.queue.Queued(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queued) != 0 {
+		t.Fatalf("queue after the removal: %+v, want empty", queued)
+	}
+
+	kept := w.request(id)
+	w.startWorker("runner-a", nil)
+	if status := w.wait(kept.RunID)[kept.ResultIDs[0]]; status != eventschemas.StatusSuccess {
+		t.Fatalf("run %d: %s", kept.RunID, status)
+	}
+	for _, ev := range w.events(removed.ResultIDs[0]) {
+		if _, ok := ev.(*eventschemas.ResultClaimed); ok {
+			t.Errorf("removed result %d was claimed", removed.ResultIDs[0])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if hits != 1 {
+		t.Errorf("the page was loaded %d times, want once (by the kept run)", hits)
 	}
 }

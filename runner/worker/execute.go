@@ -78,10 +78,9 @@ func (w *Worker) execute(ctx context.Context, ref run.Ref) {
 		}
 		return
 	}
-	// TODO(runner): a removed run's queued results still execute, and
-	// every browser object runs in the local Chromium (or the remote
-	// browser): browser, version and cloud of the object are recorded, not
-	// honoured.
+	// TODO(runner): every browser object runs in the local Chromium (or
+	// the remote browser): browser, version and cloud of the object are
+	// recorded, not honoured.
 	var browserObj json.RawMessage
 	for _, r := range loaded.Requested.Results {
 		if r.FeatureResultID == ref.FeatureResultID {
@@ -100,6 +99,10 @@ func (w *Worker) execute(ctx context.Context, ref run.Ref) {
 	switch {
 	case errors.Is(err, domain.ErrConflict):
 		logger.DebugContext(ctx, "result claimed elsewhere", "err", err)
+		return
+	case errors.Is(err, domain.ErrNotFound):
+		// Removed (with its run) while it waited in the queue.
+		logger.DebugContext(ctx, "queued result was removed", "err", err)
 		return
 	case err != nil:
 		if ctx.Err() == nil {
