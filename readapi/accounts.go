@@ -249,6 +249,11 @@ func (a *api) updateAccount(c *fiber.Ctx) error {
 	if err := a.emailFree(ctx, body.Email, id); err != nil {
 		return err
 	}
+	if cmd.Role != "" && cmd.Role != role.Superuser {
+		if err := a.keepSuperuser(ctx, who, id, "demoting"); err != nil {
+			return err
+		}
+	}
 	res, _, err := commands.ChangeAccount(ctx, a.Log, a.meta(c), id, cmd)
 	if err != nil {
 		return err
@@ -296,11 +301,45 @@ func favouriteBrowsers(raw json.RawMessage) (json.RawMessage, error) {
 	return raw, nil
 }
 
+// keepSuperuser refuses with a 409 a change (doing names it) that would
+// leave Cometa without an administrator: deleting, demoting or revoking
+// the tokens of account id while it is the only account with role
+// SUPERUSER. Only a caller of SUPERUSER power can reach a SUPERUSER's
+// account at all, so for anyone else the command's own 403 stands.
+//
+// TODO(accounts): the check reads the accounts read model, not the log,
+// so two SUPERUSERs demoting (or deleting) each other at once can both
+// pass it and leave none. The bootstrap token then lets an operator in
+// again at the next start (commands.RecoverAccess).
+func (a *api) keepSuperuser(ctx context.Context, who Caller, id int64, doing string) error {
+	if who.Role.Name != role.Superuser {
+		return nil
+	}
+	var (
+		current string
+		others  int
+	)
+	err := a.Pool.QueryRow(ctx, `SELECT a.role, (SELECT count(*) FROM rm_accounts.accounts o
+			WHERE o.role = $2 AND o.account_id <> a.account_id)
+		FROM rm_accounts.accounts a WHERE a.account_id = $1`, id, role.Superuser).Scan(&current, &others)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // the command reports the unknown account
+	}
+	if err != nil {
+		return fmt.Errorf("count superusers: %w", err)
+	}
+	if current != role.Superuser || others > 0 {
+		return nil
+	}
+	return domain.Conflict("account %d is the last %s: %s it would leave no one to administer Cometa; "+
+		"make another account %s first", id, role.Superuser, doing, role.Superuser)
+}
+
 // deleteAccount closes an account; its tokens stop working.
 func (a *api) deleteAccount(c *fiber.Ctx) error {
 	return a.changeAccount(c, func(who Caller, id int64) account.Command {
 		return account.Delete{Actor: who.Actor, AccountID: id}
-	}, nil)
+	}, "deleting", nil)
 }
 
 // issueToken gives an account another API token, shown this once.
@@ -308,7 +347,7 @@ func (a *api) issueToken(c *fiber.Ctx) error {
 	secret, token := commands.NewToken()
 	return a.changeAccount(c, func(who Caller, id int64) account.Command {
 		return account.IssueToken{Actor: who.Actor, AccountID: id, Token: token}
-	}, func(id int64) error {
+	}, "", func(id int64) error {
 		return created(c, fiber.Map{"success": true, "user_id": id, "token_id": token.ID, "token": secret})
 	})
 }
@@ -317,19 +356,28 @@ func (a *api) issueToken(c *fiber.Ctx) error {
 func (a *api) revokeTokens(c *fiber.Ctx) error {
 	return a.changeAccount(c, func(who Caller, id int64) account.Command {
 		return account.RevokeTokens{Actor: who.Actor, AccountID: id}
-	}, nil)
+	}, "revoking the tokens of", nil)
 }
 
 // changeAccount runs the account command that build makes for the
 // account in the path, settles and answers with answer, or with
-// {"success": true} when answer is nil.
-func (a *api) changeAccount(c *fiber.Ctx, build func(Caller, int64) account.Command, answer func(int64) error) error {
+// {"success": true} when answer is nil. A command that would take the
+// last SUPERUSER away names what it does in lockout (see keepSuperuser);
+// others pass "".
+func (a *api) changeAccount(c *fiber.Ctx, build func(Caller, int64) account.Command, lockout string,
+	answer func(int64) error) error {
 	id, err := pathID(c, "user_id")
 	if err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	res, _, err := commands.ChangeAccount(ctx, a.Log, a.meta(c), id, build(callerOf(c), id))
+	who := callerOf(c)
+	if lockout != "" {
+		if err := a.keepSuperuser(ctx, who, id, lockout); err != nil {
+			return err
+		}
+	}
+	res, _, err := commands.ChangeAccount(ctx, a.Log, a.meta(c), id, build(who, id))
 	if err != nil {
 		return err
 	}
