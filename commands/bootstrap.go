@@ -35,7 +35,8 @@ var bootstrapNamespace = uuid.MustParse("8c5b7f6e-2f0a-4d8e-a3b1-6e4c9d2f7a10")
 // application and environment 1 named "Default", and account 1, the
 // SUPERUSER admin@localhost, a member of department 1, whose API token is
 // token. It does nothing when account 1 exists (it never recreates what an
-// administrator deleted), and reports whether it created the account.
+// administrator deleted; RecoverAccess is for a store that nobody can
+// administer any more), and reports whether it created the account.
 //
 // Every append expects "no stream" on a fixed stream with fixed event ids,
 // so two processes starting at once are safe: one writes each stream, the
@@ -67,7 +68,7 @@ func Bootstrap(ctx context.Context, l *Log, token string, now time.Time) (create
 			return account.State{}.Decide(account.Create{
 				Actor: service, AccountID: 1, Name: BootstrapName, Email: BootstrapEmail,
 				Role: role.Superuser, Departments: []int64{1}, Known: []int64{1},
-				Token: &account.Token{ID: "bootstrap", SHA256: TokenHash(token)},
+				Token: &account.Token{ID: bootstrapTokenID, SHA256: TokenHash(token)},
 			})
 		}},
 	}

@@ -3,6 +3,8 @@ package commands_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/cometa-es/cometa/domain/account"
 	"github.com/cometa-es/cometa/domain/catalog"
 	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/eventstore"
 )
 
 // TestBootstrapConcurrent starts four bootstraps at once, as four
@@ -118,5 +121,71 @@ func TestTokens(t *testing.T) {
 	}
 	if ta.SHA256 != commands.TokenHash(a) || len(ta.SHA256) != 64 {
 		t.Errorf("hash %q", ta.SHA256)
+	}
+}
+
+// TestRecoverAccess locks everyone out in each way the API refuses, by
+// appending the event directly, and checks that the bootstrap token lets
+// a SUPERUSER in again, through ordinary events of the bootstrap's actor,
+// and that a second run changes nothing.
+func TestRecoverAccess(t *testing.T) {
+	t.Parallel()
+	const token = "recovery-token-0123456789"
+	for _, tc := range []struct {
+		name    string
+		lockout eventschemas.Payload
+		want    int64 // the account restored
+	}{
+		{"deleted", &eventschemas.AccountDeleted{AccountID: 1}, 2},
+		{"demoted", &eventschemas.AccountUpdated{AccountID: 1, Name: commands.BootstrapName,
+			Email: commands.BootstrapEmail, Role: "MANAGER", Departments: []int64{1}}, 1},
+		{"tokens revoked", &eventschemas.TokensRevoked{AccountID: 1, TokenIDs: []string{"bootstrap"}}, 1},
+		{"none", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			log := newLog(t)
+			ctx := context.Background()
+			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			ids := commands.NewIDs(log, func(context.Context, string) (int64, error) { return 1, nil })
+			if _, _, err := commands.Bootstrap(ctx, log, token, now); err != nil {
+				t.Fatal(err)
+			}
+			if tc.lockout != nil {
+				history, _, _ := log.Load(ctx, "account-1")
+				if _, err := log.Append(ctx, "account-1", eventstore.Exact(history[len(history)-1].Revision),
+					commands.Meta{Actor: "service:test", Now: now}, tc.lockout); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			id, _, err := commands.RecoverAccess(ctx, ids, token, now.Add(time.Hour), nil)
+			if err != nil || id != tc.want {
+				t.Fatalf("restored account %d, %v; want %d", id, err, tc.want)
+			}
+			if tc.want == 0 {
+				return
+			}
+			events, _, _ := log.Load(ctx, account.Stream(id))
+			s := account.State{}
+			for _, e := range events {
+				s = s.Evolve(e.Payload)
+				if e.OccurredAt.After(now) && e.Actor != commands.BootstrapActor {
+					t.Errorf("event %s by %q, want %q", e.Type, e.Actor, commands.BootstrapActor)
+				}
+			}
+			if s.Deleted || s.Role != "SUPERUSER" || s.Email != commands.BootstrapEmail ||
+				!slices.Contains(slices.Collect(maps.Values(s.TokenHashes)), commands.TokenHash(token)) {
+				t.Errorf("restored account %+v", s)
+			}
+
+			head, _, _ := log.Store().Head(ctx)
+			if again, _, err := commands.RecoverAccess(ctx, ids, token, now.Add(2*time.Hour), []int64{1, id}); err != nil || again != 0 {
+				t.Errorf("second run restored %d, %v; want nothing", again, err)
+			}
+			if after, _, _ := log.Store().Head(ctx); after != head {
+				t.Errorf("second run moved the head from %v to %v", head, after)
+			}
+		})
 	}
 }

@@ -1,12 +1,17 @@
 package readapi_test
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cometa-es/cometa/commands"
+	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/eventstore"
+	"github.com/cometa-es/cometa/readapi"
 	"github.com/cometa-es/cometa/readapi/apitest"
 )
 
@@ -42,5 +47,55 @@ func TestLastSuperuserKept(t *testing.T) {
 	// Account 1 is a MANAGER now and second the last SUPERUSER.
 	srv.Unchanged(t, "delete the other", func() {
 		srv.Do(t, "DELETE", "/backend/api/accounts/"+strconv.FormatInt(second, 10)+"/", token, nil).Want(t, http.StatusConflict)
+	})
+}
+
+// TestBootstrapRecovers locks everyone out behind the API's back (account 1
+// deleted by an event appended here) and restarts the seeding with the
+// same bootstrap token: it opens a new SUPERUSER admin@localhost whose
+// token works, and a second restart changes nothing.
+func TestBootstrapRecovers(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	ctx := context.Background()
+	events, _, err := srv.Log.Load(ctx, "account-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := commands.Meta{Actor: "service:test", Now: time.Now()}
+	res, err := srv.Log.Append(ctx, "account-1", eventstore.Exact(events[len(events)-1].Revision), meta,
+		&eventschemas.AccountDeleted{AccountID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Manager.WaitFor(ctx, res.Position, "accounts"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Do(t, "GET", "/backend/api/accounts/", srv.AdminToken, nil).Want(t, http.StatusUnauthorized)
+
+	if err := readapi.Prepare(ctx, srv.Deps, readapi.Seed{BootstrapToken: srv.AdminToken}); err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Results []struct {
+			UserID         int64  `json:"user_id"`
+			Email          string `json:"email"`
+			PermissionName string `json:"permission_name"`
+		} `json:"results"`
+	}
+	srv.Do(t, "GET", "/backend/api/accounts/", srv.AdminToken, nil).Want(t, http.StatusOK).JSON(t, &page)
+	if len(page.Results) != 1 || page.Results[0].UserID == 1 ||
+		page.Results[0].Email != commands.BootstrapEmail || page.Results[0].PermissionName != "SUPERUSER" {
+		t.Errorf("accounts after the recovery %+v, want one new SUPERUSER %s", page.Results, commands.BootstrapEmail)
+	}
+	recovered, _, err := srv.Log.Load(ctx, "account-"+strconv.FormatInt(page.Results[0].UserID, 10))
+	if err != nil || len(recovered) == 0 || recovered[0].Actor != commands.BootstrapActor {
+		t.Errorf("the recovered account's events %+v (%v), want them by %s", recovered, err, commands.BootstrapActor)
+	}
+
+	srv.Unchanged(t, "a second restart", func() {
+		if err := readapi.Prepare(ctx, srv.Deps, readapi.Seed{BootstrapToken: srv.AdminToken}); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
