@@ -70,3 +70,33 @@ func ChangeDepartment(ctx context.Context, l *Log, meta Meta, id int64, c depart
 	}
 	return l.Execute(ctx, stream, meta, decide)
 }
+
+// liveDepartments returns ids without the departments whose streams say
+// they were deleted, in the order given. An account's stream keeps a
+// deleted department among its memberships (DepartmentDeleted is appended
+// to the department's stream only), so an actor built from that stream
+// passes through here. A department that was never created is kept: it
+// is not this function's to refuse.
+func liveDepartments(ctx context.Context, l *Log, ids []int64) ([]int64, error) {
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		deleted, err := departmentDeleted(ctx, l, id)
+		if err != nil {
+			return nil, err
+		}
+		if !deleted {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// departmentDeleted reports whether department id's stream holds its
+// DepartmentDeleted.
+func departmentDeleted(ctx context.Context, l *Log, id int64) (bool, error) {
+	history, _, err := l.Load(ctx, department.Stream(id))
+	if err != nil {
+		return false, fmt.Errorf("load department %d: %w", id, err)
+	}
+	return department.Fold(payloadsOf(history)).Deleted, nil
+}
