@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/account"
 	"github.com/cometa-es/cometa/domain/department"
 	"github.com/cometa-es/cometa/eventschemas"
@@ -89,6 +90,21 @@ func liveDepartments(ctx context.Context, l *Log, ids []int64) ([]int64, error) 
 		}
 	}
 	return out, nil
+}
+
+// requireDepartment refuses, as an invalid field, a department id whose
+// stream holds no live department (never created, or deleted since). It
+// reads the stream, not a read model, so a department deleted a moment ago
+// is refused too.
+func requireDepartment(ctx context.Context, l *Log, field string, id int64) error {
+	history, _, err := l.Load(ctx, department.Stream(id))
+	if err != nil {
+		return fmt.Errorf("load department %d: %w", id, err)
+	}
+	if s := department.Fold(payloadsOf(history)); !s.Exists || s.Deleted {
+		return domain.Invalid(field, "no such object: %d", id)
+	}
+	return nil
 }
 
 // departmentDeleted reports whether department id's stream holds its
