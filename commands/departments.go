@@ -97,11 +97,11 @@ func liveDepartments(ctx context.Context, l *Log, ids []int64) ([]int64, error) 
 // reads the stream, not a read model, so a department deleted a moment ago
 // is refused too.
 func requireDepartment(ctx context.Context, l *Log, field string, id int64) error {
-	history, _, err := l.Load(ctx, department.Stream(id))
+	s, err := LoadDepartment(ctx, l, id)
 	if err != nil {
-		return fmt.Errorf("load department %d: %w", id, err)
+		return err
 	}
-	if s := department.Fold(payloadsOf(history)); !s.Exists || s.Deleted {
+	if !s.Exists || s.Deleted {
 		return domain.Invalid(field, "no such object: %d", id)
 	}
 	return nil
@@ -110,9 +110,16 @@ func requireDepartment(ctx context.Context, l *Log, field string, id int64) erro
 // departmentDeleted reports whether department id's stream holds its
 // DepartmentDeleted.
 func departmentDeleted(ctx context.Context, l *Log, id int64) (bool, error) {
+	s, err := LoadDepartment(ctx, l, id)
+	return s.Deleted, err
+}
+
+// LoadDepartment returns department id as its stream makes it; a
+// department never created has Exists false.
+func LoadDepartment(ctx context.Context, l *Log, id int64) (department.State, error) {
 	history, _, err := l.Load(ctx, department.Stream(id))
 	if err != nil {
-		return false, fmt.Errorf("load department %d: %w", id, err)
+		return department.State{}, fmt.Errorf("load department %d: %w", id, err)
 	}
-	return department.Fold(payloadsOf(history)).Deleted, nil
+	return department.Fold(payloadsOf(history)), nil
 }
