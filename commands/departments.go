@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/account"
 	"github.com/cometa-es/cometa/domain/department"
 	"github.com/cometa-es/cometa/eventschemas"
@@ -69,4 +70,56 @@ func ChangeDepartment(ctx context.Context, l *Log, meta Meta, id int64, c depart
 		return removed(ctx, l, meta, DepartmentName, stream, decide)
 	}
 	return l.Execute(ctx, stream, meta, decide)
+}
+
+// liveDepartments returns ids without the departments whose streams say
+// they were deleted, in the order given. An account's stream keeps a
+// deleted department among its memberships (DepartmentDeleted is appended
+// to the department's stream only), so an actor built from that stream
+// passes through here. A department that was never created is kept: it
+// is not this function's to refuse.
+func liveDepartments(ctx context.Context, l *Log, ids []int64) ([]int64, error) {
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		deleted, err := departmentDeleted(ctx, l, id)
+		if err != nil {
+			return nil, err
+		}
+		if !deleted {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// requireDepartment refuses, as an invalid field, a department id whose
+// stream holds no live department (never created, or deleted since). It
+// reads the stream, not a read model, so a department deleted a moment ago
+// is refused too.
+func requireDepartment(ctx context.Context, l *Log, field string, id int64) error {
+	s, err := LoadDepartment(ctx, l, id)
+	if err != nil {
+		return err
+	}
+	if !s.Exists || s.Deleted {
+		return domain.Invalid(field, "no such object: %d", id)
+	}
+	return nil
+}
+
+// departmentDeleted reports whether department id's stream holds its
+// DepartmentDeleted.
+func departmentDeleted(ctx context.Context, l *Log, id int64) (bool, error) {
+	s, err := LoadDepartment(ctx, l, id)
+	return s.Deleted, err
+}
+
+// LoadDepartment returns department id as its stream makes it; a
+// department never created has Exists false.
+func LoadDepartment(ctx context.Context, l *Log, id int64) (department.State, error) {
+	history, _, err := l.Load(ctx, department.Stream(id))
+	if err != nil {
+		return department.State{}, fmt.Errorf("load department %d: %w", id, err)
+	}
+	return department.Fold(payloadsOf(history)), nil
 }

@@ -246,13 +246,18 @@ func (f *Folders) execute(ctx context.Context, meta Meta, actor access.Actor, id
 
 // placement reads where a folder under parent goes: the parent's
 // department and its ancestors from the parent streams up. A parent that
-// does not exist or that the actor cannot see is an invalid parent_id.
+// does not exist or that the actor cannot see is an invalid parent_id, so
+// is one in a deleted department; at the root, a department that does not
+// exist or was deleted is an invalid department.
 func (f *Folders) placement(ctx context.Context, actor access.Actor, parent, department int64) (folder.Placement, error) {
 	if parent < 0 {
 		return folder.Placement{}, domain.Invalid("parent_id", "must not be negative")
 	}
 	if parent == 0 {
-		return folder.Placement{DepartmentID: department}, nil
+		if department == 0 {
+			return folder.Placement{}, nil // the domain names what is missing
+		}
+		return folder.Placement{DepartmentID: department}, requireDepartment(ctx, f.log, "department", department)
 	}
 	var chain []int64
 	at := folder.Placement{ParentID: parent}
@@ -278,6 +283,9 @@ func (f *Folders) placement(ctx context.Context, actor access.Actor, parent, dep
 	}
 	slices.Reverse(chain)
 	at.Ancestors = chain
+	if err := requireDepartment(ctx, f.log, "parent_id", at.DepartmentID); err != nil {
+		return at, err
+	}
 	return at, nil
 }
 

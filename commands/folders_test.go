@@ -149,6 +149,59 @@ func TestFolderDeleteAndDepartmentMoveCascade(t *testing.T) {
 	}
 }
 
+// TestFolderUnknownDepartment puts folders into departments that were
+// never created or were deleted, at the root or under a folder of such a
+// department: each is refused naming the field, and nothing moves.
+func TestFolderUnknownDepartment(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	admin := actor(t, 1, role.Superuser)
+	a := w.folder(admin, "A", 0, 3)
+	feat := w.create(admin, def("In A", 3))
+	res, _, err := w.features.MoveToFolder(ctx, meta(), admin, feat, a, 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sync(res)
+	gone := w.folder(admin, "Gone", 0, 4)
+	w.h.Append("department-4", &eventschemas.DepartmentDeleted{DepartmentID: 4})
+	w.h.Sync()
+
+	head, _, err := w.h.Store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name               string
+		parent, department int64
+		field              string
+	}{
+		{"unknown department", 0, 999, "department"},
+		{"deleted department", 0, 4, "department"},
+		{"under a folder of a deleted department", gone, 0, "parent_id"},
+	} {
+		_, _, err := w.folders.Create(ctx, meta(), admin, "Ghost", tc.parent, tc.department)
+		if !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("create, %s: %v, want invalid naming %s", tc.name, err, tc.field)
+		}
+		_, _, err = w.folders.Move(ctx, meta(), admin, a, tc.parent, tc.department)
+		if !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("move, %s: %v, want invalid naming %s", tc.name, err, tc.field)
+		}
+	}
+	after, _, err := w.h.Store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after != head {
+		t.Errorf("refused folder writes appended events: head %v, then %v", head, after)
+	}
+	if sf, err := w.features.Load(ctx, admin, feat); err != nil || sf.Current().DepartmentID != 3 {
+		t.Errorf("feature in A: department %d, %v; want 3", sf.Current().DepartmentID, err)
+	}
+}
+
 // TestFolderMoveClaimsCount plays a move claimed on the folder tree stream
 // whose FolderMoved has not landed (yet): while it still can land (the
 // folder's stream is at the revision it was claimed at) the opposite move

@@ -145,6 +145,15 @@ func (r *Runs) prepare(ctx context.Context, meta Meta, actor access.Actor, in Ru
 	if !s.Exists || s.Deleted || s.ID != in.FeatureID || !actor.InDepartment(def.DepartmentID) {
 		return eventschemas.RunRequested{}, domain.NotFound("feature", in.FeatureID)
 	}
+	// A deleted department's features are gone for every caller, a
+	// SUPERUSER too, as the read models show them.
+	gone, err := departmentDeleted(ctx, r.log, def.DepartmentID)
+	if err != nil {
+		return eventschemas.RunRequested{}, err
+	}
+	if gone {
+		return eventschemas.RunRequested{}, domain.NotFound("feature", in.FeatureID)
+	}
 	if err := actor.Require(string(role.RunFeature)); err != nil {
 		return eventschemas.RunRequested{}, err
 	}
@@ -282,7 +291,9 @@ func (r *Runs) LoadRun(ctx context.Context, id int64) (LoadedRun, error) {
 
 // AccountActor returns the actor of account id as its stream makes it (the
 // owner of a schedule, say); id 0 is the service actor. A deleted or
-// unknown account is domain.ErrNotFound.
+// unknown account is domain.ErrNotFound. The actor's departments leave out
+// those deleted since the account joined them, read from their own
+// streams, so a deleted department's members act in it no more.
 func (r *Runs) AccountActor(ctx context.Context, id int64) (access.Actor, error) {
 	if id == 0 {
 		return access.Service(), nil
@@ -295,7 +306,11 @@ func (r *Runs) AccountActor(ctx context.Context, id int64) (access.Actor, error)
 	if !s.Exists || s.Deleted {
 		return access.Actor{}, domain.NotFound("account", id)
 	}
-	return access.Account(id, s.Role, s.Departments)
+	departments, err := liveDepartments(ctx, r.log, s.Departments)
+	if err != nil {
+		return access.Actor{}, fmt.Errorf("account %d: %w", id, err)
+	}
+	return access.Account(id, s.Role, departments)
 }
 
 // LoadResult returns feature result id as its stream makes it, with the

@@ -246,6 +246,41 @@ func TestRunRequestRefused(t *testing.T) {
 	}
 }
 
+// TestDeletedDepartmentRefusesRuns deletes the department of a feature
+// whose schedule owner is a member: the owner's actor, built from the
+// account stream that DepartmentDeleted leaves alone, is in no department,
+// and nobody, a SUPERUSER neither, may request a run of the feature.
+func TestDeletedDepartmentRefusesRuns(t *testing.T) {
+	t.Parallel()
+	w := newRunWorld(t)
+	ctx := context.Background()
+	w.h.Append("account-5", &eventschemas.AccountCreated{AccountID: 5, Name: "Eve", Email: "eve@example.com",
+		Role: "MANAGER", Departments: []int64{3, 4}})
+	w.h.Sync()
+	owner, err := w.runs.AccountActor(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := w.create(owner, def("Nightly", 3, stepOf(`Goto URL "http://127.0.0.1/"`)))
+	w.request(owner, id)
+
+	w.h.Append("department-3", &eventschemas.DepartmentDeleted{DepartmentID: 3})
+	w.h.Sync()
+	owner, err = w.runs.AccountActor(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int64{4}, owner.Departments); diff != "" {
+		t.Errorf("owner's departments after the deletion (-want +got):\n%s", diff)
+	}
+	for _, a := range []access.Actor{owner, actor(t, 1, role.Superuser)} {
+		_, err := w.runs.Request(ctx, meta(), a, commands.RunInput{FeatureID: id, Key: uuid.New()})
+		if !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("run requested by %s in a deleted department: %v, want not found", a.Role.Name, err)
+		}
+	}
+}
+
 func TestRunDefaultBrowser(t *testing.T) {
 	t.Parallel()
 	w := newRunWorld(t)

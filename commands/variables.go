@@ -108,20 +108,78 @@ func (v *Variables) Create(ctx context.Context, meta Meta, actor access.Actor, i
 }
 
 // Put sets the variable named in.Name in in's scope: it replaces the value
-// of the one that exists, or creates it. created tells which.
+// of the one that exists, or creates it. created tells which. A create
+// that loses the race for the name to a concurrent Put (or Create) is
+// refused by the name's claim; Put then finds the winner, from the claim
+// stream when the read model does not show it yet, and replaces its value
+// instead, so concurrent Puts of one new name create one variable and
+// never answer that the name is taken.
 func (v *Variables) Put(ctx context.Context, meta Meta, actor access.Actor, in VariableInput) (
 	id int64, res eventstore.AppendResult, created bool, err error) {
+	for attempt := 1; ; attempt++ {
+		found, held, err := v.holder(ctx, meta, in)
+		if err != nil {
+			return 0, res, false, fmt.Errorf("set variable: %w", err)
+		}
+		if found != 0 {
+			res, _, err = v.Update(ctx, meta, actor, found, func(VariableInput) (VariableInput, error) { return in, nil })
+			return found, res, false, err
+		}
+		var refused error
+		if !held {
+			id, res, err = v.Create(ctx, meta, actor, in)
+			if !errors.Is(err, domain.ErrInvalid) {
+				return id, res, err == nil, err
+			}
+			// Invalid for a reason of its own, or because the name was
+			// claimed meanwhile: only the second is worth another look.
+			if _, held, herr := v.holder(ctx, meta, in); herr != nil || !held {
+				return 0, res, false, err
+			}
+			refused = err
+		}
+		// The name is claimed by a create whose event has not landed yet:
+		// it lands within milliseconds, or the claim lapses.
+		if attempt == maxAttempts {
+			if refused == nil {
+				refused = domain.Invalid("variable_name", errDuplicateVariable)
+			}
+			return 0, res, false, fmt.Errorf("set variable: %w", refused)
+		}
+		if err := pause(ctx, retryDelay(attempt)); err != nil {
+			return 0, res, false, fmt.Errorf("set variable: %w", err)
+		}
+	}
+}
+
+// holder returns the live variable that carries in's scope and name: the
+// read model's, or, while the model lags, the owner of the name's claim
+// once the owner's stream carries it. held without an id is a claim that
+// still holds (younger than ClaimGrace) whose owner does not carry the
+// name yet.
+func (v *Variables) holder(ctx context.Context, meta Meta, in VariableInput) (id int64, held bool, err error) {
 	found, err := v.index.Find(ctx, in.DepartmentID, in.EnvironmentID, in.FeatureID, basedOf(in),
 		strings.TrimSpace(in.Name))
+	if err != nil || found != 0 {
+		return found, found != 0, err
+	}
+	key := keyOf(in)
+	history, _, err := v.log.Load(ctx, VariableName.ClaimStream(key))
 	if err != nil {
-		return 0, res, false, fmt.Errorf("set variable: %w", err)
+		return 0, false, err
 	}
-	if found == 0 {
-		id, res, err = v.Create(ctx, meta, actor, in)
-		return id, res, err == nil, err
+	c, held := lastClaim(history)
+	if !held {
+		return 0, false, nil
 	}
-	res, _, err = v.Update(ctx, meta, actor, found, func(VariableInput) (VariableInput, error) { return in, nil })
-	return found, res, false, err
+	owner, _, err := v.log.Load(ctx, c.owner)
+	if err != nil {
+		return 0, false, err
+	}
+	if current, ok := VariableName.current(owner); ok && VariableName.normal(current) == VariableName.normal(key) {
+		return variable.Fold(payloadsOf(owner)).ID, true, nil
+	}
+	return 0, meta.Now.Sub(c.at) < ClaimGrace, nil
 }
 
 // Update changes variable id to what edit makes of its current fields (its

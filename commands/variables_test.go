@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cometa-es/cometa/commands"
@@ -11,6 +12,7 @@ import (
 	"github.com/cometa-es/cometa/domain/role"
 	"github.com/cometa-es/cometa/eventstore"
 	"github.com/cometa-es/cometa/internal/cryptojs"
+	"github.com/cometa-es/cometa/projections"
 )
 
 func TestVariableEncryptedOnlyAsCiphertext(t *testing.T) {
@@ -150,5 +152,71 @@ func TestVariableRules(t *testing.T) {
 	w.sync(res)
 	if _, ok, _ := w.varR.Get(ctx, id); ok {
 		t.Error("deleted variable still listed")
+	}
+}
+
+// TestVariablePutConcurrent sets one new name from 8 Puts at once, in a
+// few rounds: every Put succeeds (the losers of the race to create the
+// name replace the winner's value), and one variable carries the name,
+// with one of the values sent.
+func TestVariablePutConcurrent(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	author := actor(t, 5, role.Devops, 3)
+	const puts = 8
+	for round := range 4 {
+		name := "RACE_" + itoa(int64(round))
+		var (
+			wg      sync.WaitGroup
+			start   = make(chan struct{})
+			ids     [puts]int64
+			created [puts]bool
+			errs    [puts]error
+			last    [puts]eventstore.AppendResult
+		)
+		for i := range puts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				ids[i], last[i], created[i], errs[i] = w.variables.Put(ctx, meta(), author, commands.VariableInput{
+					DepartmentID: 3, EnvironmentID: 2, Name: name, Value: "value " + itoa(int64(i))})
+			}()
+		}
+		close(start)
+		wg.Wait()
+
+		values := map[string]bool{}
+		news := 0
+		for i := range puts {
+			if errs[i] != nil {
+				t.Fatalf("round %d, put %d: %v", round, i, errs[i])
+			}
+			if ids[i] != ids[0] {
+				t.Errorf("round %d: puts set variables %v, want one", round, ids)
+			}
+			if created[i] {
+				news++
+			}
+			values["value "+itoa(int64(i))] = true
+			w.sync(last[i])
+		}
+		if news != 1 {
+			t.Errorf("round %d: %d puts created the variable, want 1", round, news)
+		}
+		list, err := w.varR.List(ctx, projections.VariableFilter{All: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var named []projections.VariableView
+		for _, v := range list {
+			if v.VariableName == name {
+				named = append(named, v)
+			}
+		}
+		if len(named) != 1 || !values[named[0].VariableValue] {
+			t.Errorf("round %d: variables named %s: %+v, want one with a value sent", round, name, named)
+		}
 	}
 }

@@ -171,7 +171,7 @@ func TestAuditEvents(t *testing.T) {
 		{"/backend/api/departments/{deptA}/audit/", "devopsB", 403},
 		{"/backend/api/departments/abc/audit/", "admin", 400},
 		{"/backend/api/departments/{deptA}/audit/?department_id={deptB}", "admin", 400},
-		{"/backend/api/departments/999/audit/", "admin", 200},
+		{"/backend/api/departments/999/audit/", "admin", 404},
 		{"/backend/api/events/?after=x", "admin", 400},
 		{"/backend/api/events/?after=-1", "admin", 400},
 		{"/backend/api/events/?size=0", "admin", 400},
@@ -183,6 +183,27 @@ func TestAuditEvents(t *testing.T) {
 		{"/backend/api/events/?stream=no-such-stream", "admin", 200},
 	} {
 		f.Srv.Unchanged(t, tc.path, func() { k.get(tc.path, tc.as, tc.status, nil) })
+	}
+}
+
+// TestAuditDeletedDepartment deletes a department: its audit stays
+// readable to SUPERUSER, the deletion included (its former members are
+// members no more, so to them it is 404 as any other department).
+func TestAuditDeletedDepartment(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	k := kit{t: t, f: f}
+	var dep struct {
+		ID int64 `json:"department_id"`
+	}
+	k.do(http.MethodPost, "/backend/api/departments/", "admin", `{"department_name": "Gone"}`, 201, &dep)
+	path := "/backend/api/departments/" + strconv.FormatInt(dep.ID, 10) + "/audit/"
+	k.do(http.MethodDelete, "/backend/api/departments/"+strconv.FormatInt(dep.ID, 10)+"/", "admin", nil, 200, nil)
+
+	var audit auditPage
+	k.get(path, "admin", 200, &audit)
+	if n := len(audit.Results); n == 0 || audit.Results[n-1].EventType != "DepartmentDeleted" {
+		t.Errorf("audit of the deleted department: %+v, want it to end with its deletion", audit.Results)
 	}
 }
 

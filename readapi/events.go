@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/cometa-es/cometa/commands"
 	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/role"
 	"github.com/cometa-es/cometa/eventschemas"
@@ -195,7 +196,11 @@ func (h *eventAPI) list(c *fiber.Ctx) error {
 // audit is GET /backend/api/departments/<id>/audit/: the events of one
 // department, for its members with view_accounts (and SUPERUSER), with
 // the filters and paging of /api/events/. A department the caller is not
-// a member of is 404.
+// a member of is 404, and so is one that was never created (its stream is
+// read, not a read model). A deleted department is 404 to its former
+// members, who are members no more, but a caller who sees all departments
+// still reads its audit: the events are kept, and the deletion is what an
+// audit is asked about.
 func (h *eventAPI) audit(c *fiber.Ctx) error {
 	who := callerOf(c)
 	if err := who.Require(string(role.ViewAccounts)); err != nil {
@@ -208,6 +213,14 @@ func (h *eventAPI) audit(c *fiber.Ctx) error {
 	if !who.InDepartment(id) {
 		return domain.NotFound("department", id)
 	}
+	dep, err := commands.LoadDepartment(c.UserContext(), h.Log, id)
+	if err != nil {
+		return err
+	}
+	if !dep.Exists || dep.Deleted && !who.SeesAllDepartments() {
+		return domain.NotFound("department", id)
+	}
+
 	f, err := eventFilter(c)
 	if err != nil {
 		return err

@@ -183,3 +183,22 @@ func TestFolderDepth(t *testing.T) {
 		`{"folder_id": `+parent+`, "parent_id": 0}`).Want(t, 200)
 	newFolder(t, f, "devops", "Below the moved one", parent)
 }
+
+// TestFolderUnknownDepartment asks, as a SUPERUSER, for folders in a
+// department that never existed: the create and the move are 400s naming
+// the field, and append nothing.
+func TestFolderUnknownDepartment(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	dir := newFolder(t, f, "devops", "Mine", "")
+	f.Srv.Unchanged(t, "a folder created in department 999", func() {
+		r := f.Srv.Do(t, http.MethodPost, "/backend/api/folders/", f.Tokens["admin"],
+			`{"name": "ghost", "department": 999, "parent_id": 0}`).Want(t, 400)
+		says("department: no such object: 999")(t, f, r)
+	})
+	f.Srv.Unchanged(t, "a folder moved to department 999", func() {
+		r := f.Srv.Do(t, http.MethodPatch, "/backend/api/folders/", f.Tokens["admin"],
+			`{"folder_id": `+dir+`, "department": 999}`).Want(t, 400)
+		says("department: no such object: 999")(t, f, r)
+	})
+}

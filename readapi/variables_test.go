@@ -2,10 +2,12 @@ package readapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -255,4 +257,45 @@ func TestVariableBatchAmbiguousEnvironment(t *testing.T) {
 	r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Srv.AdminToken,
 		`{"environment_id": `+ids[1]+`, "department_id": `+f.Vars["{deptA}"]+`, `+items+`}`).Want(t, 201)
 	field("data.0.environment", ids[1])(t, f, r)
+}
+
+// TestVariableBatchConcurrent sends 8 batches setting one new name at
+// once, as the seed's clients do: each answers 201 or 200, and one
+// variable has the name, with one of the values sent.
+func TestVariableBatchConcurrent(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	const batches = 8
+	statuses := make([]int, batches)
+	bodies := make([]string, batches)
+	var wg sync.WaitGroup
+	for i := range batches {
+		wg.Go(func() {
+			r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Tokens["devops"],
+				fmt.Sprintf(`{"environment_name": "Default", "variables": [
+					{"variable_name": "RACED", "variable_value": "value %d"}]}`, i))
+			statuses[i], bodies[i] = r.Status, string(r.Body)
+		})
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != http.StatusCreated && s != http.StatusOK {
+			t.Errorf("batch %d: status %d (%s), want 201 or 200", i, s, bodies[i])
+		}
+	}
+
+	var list []struct {
+		Name  string `json:"variable_name"`
+		Value string `json:"variable_value"`
+	}
+	f.Srv.Do(t, http.MethodGet, "/backend/api/variables/", f.Tokens["devops"], nil).Want(t, 200).JSON(t, &list)
+	var values []string
+	for _, v := range list {
+		if v.Name == "RACED" {
+			values = append(values, v.Value)
+		}
+	}
+	if len(values) != 1 || !strings.HasPrefix(values[0], "value ") {
+		t.Errorf("variables named RACED hold %q, want one of the values sent", values)
+	}
 }

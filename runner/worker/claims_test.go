@@ -237,6 +237,15 @@ func TestScheduledRuns(t *testing.T) {
 	if after, _, err := w.h.Store.Head(context.Background()); err != nil || after != before {
 		t.Errorf("a tick without an owner moved the log from %v to %v (%v)", before, after, err)
 	}
+
+	// The feature's department is deleted: the owner's account stream still
+	// lists it, but the tick is refused as for an owner who left it.
+	w.h.Append("department-3", &eventschemas.DepartmentDeleted{DepartmentID: 3})
+	w.h.Sync()
+	if _, err := req.RequestRun(context.Background(), scheduler.RunRequest{Key: uuid.New(), FeatureID: id,
+		OwnerID: 5, CorrelationID: "tick-1-20260101T000200Z"}); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("a tick in a deleted department: %v, want it refused as not found", err)
+	}
 }
 
 // TestQueueWaits gives one worker with two slots five results that block
