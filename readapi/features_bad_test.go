@@ -18,6 +18,8 @@ func TestFeatureFolderVariableBadInput(t *testing.T) {
 	// buffers and the client reads the 413 instead of a reset.
 	f := newFeatureFixtureWith(t, apitest.Options{BodyLimit: 64 << 10})
 	f.Vars["{dir}"] = newFolder(t, f, "devops", "Dir", "")
+	f.Vars["{par1}"] = newFolder(t, f, "devops", "ParFolder", "")
+	f.Vars["{par2}"] = newFolder(t, f, "devops", "ParFolder", "{dir}")
 	big := `{"feature_name": "` + strings.Repeat("x", 70<<10) + `"}`
 	cases := []struct {
 		name, method, path, body, contentType string
@@ -80,6 +82,10 @@ func TestFeatureFolderVariableBadInput(t *testing.T) {
 			`{"feature_id": {featA}, "new_folder": 999}`, "", 400, "new_folder"},
 		{"feature into a folder named nowhere", "PATCH", "/backend/api/folder/feature/",
 			`{"feature_id": {featA}, "new_folder": "Nowhere ✗"}`, "", 400, "Nowhere ✗"},
+		{"feature into a folder name several folders have", "PATCH", "/backend/api/folder/feature/",
+			`{"feature_id": {featA}, "new_folder": "ParFolder"}`, "", 400,
+			`new_folder: "ParFolder" is the name of more than one folder in department {deptA}: ` +
+				`give the folder id instead (one of {par1}, {par2})`},
 		{"unknown variable", "DELETE", "/backend/api/variables/999/", "", "", 404, "variable 999"},
 		{"variable name of the wrong type", "POST", "/backend/api/variables/",
 			`{"environment_name": "Default", "variables": [{"variable_name": 5, "variable_value": "x"}]}`,

@@ -50,6 +50,9 @@ func (h *variableAPI) list(c *fiber.Ctx) error {
 		if env, err = url.PathUnescape(env); err != nil {
 			return domain.Invalid("environment_name", "%v", err)
 		}
+		if err := h.unambiguous(c.UserContext(), env); err != nil {
+			return err
+		}
 	}
 	list, err := h.reader.List(c.UserContext(), projections.VariableFilter{Departments: who.Departments,
 		All: who.SeesAllDepartments(), EnvironmentName: env})
@@ -60,6 +63,21 @@ func (h *variableAPI) list(c *fiber.Ctx) error {
 		list = []projections.VariableView{}
 	}
 	return c.JSON(list)
+}
+
+// unambiguous refuses an environment name of the list's path that several
+// environments have: their variables mixed in one array could not be told
+// apart, since each shows only its environment's name.
+func (h *variableAPI) unambiguous(ctx context.Context, env string) error {
+	ids, err := h.reader.EnvironmentsByName(ctx, env)
+	if err != nil {
+		return err
+	}
+	if len(ids) > 1 {
+		return domain.Invalid("environment_name",
+			"%q is the name of more than one environment: list /backend/api/variables/ and pick by environment id", env)
+	}
+	return nil
 }
 
 // variableBody is either the seed's batch, {environment_name (or
