@@ -76,6 +76,9 @@ func TestCoreBadInput(t *testing.T) {
 		{"unknown token", get, "/backend/api/departments/", "nobody", "", "", 401, "unknown or revoked", nil},
 		{"unknown route", get, "/backend/api/nothing/", "admin", "", "", 404, "Cannot GET", nil},
 		{"wrong method", http.MethodPut, "/backend/api/departments/", "admin", `{}`, "", 405, "Method Not Allowed", nil},
+		{"neither body nor query to encrypt", get, "/backend/encrypt/", "admin", "", "", 400,
+			`text: is required: the text to encrypt or decrypt; action: is required: "encrypt" or "decrypt"`,
+			[]string{"text", "action"}},
 		{"nothing to encrypt", post, "/backend/encrypt/", "admin", `{"action": "encrypt"}`, "", 400, "text: is required", []string{"text"}},
 		{"bad decrypt input", post, "/backend/encrypt/", "admin", `{"action": "decrypt", "text": "U2FsdGVkX1 not base64"}`, "", 400, "not a value encrypted", []string{"text"}},
 	}

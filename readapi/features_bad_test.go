@@ -47,6 +47,8 @@ func TestFeatureFolderVariableBadInput(t *testing.T) {
 		{"fractional application id", "POST", "/backend/api/features/",
 			`{"feature_name": "x", "app_id": 1.5, "environment_id": 1}`, "", 400, "app_id: expected integer, got number 1.5"},
 		{"a run of no feature", "GET", "/backend/exectest/", "", "", 400, "feature_id: is required"},
+		{"tasks of no feature", "GET", "/backend/updateTask/", "", "", 400, "feature_id: is required"},
+		{"steps of no feature name", "GET", "/backend/stepsByName/", "", "", 400, "feature_name: is required"},
 		{"unknown application", "POST", "/backend/api/features/",
 			`{"feature_name": "x", "app_id": 999, "environment_id": 1}`, "", 400, "app_id: no such object: 999"},
 		{"unknown environment on edit", "PATCH", "/backend/api/features/",
