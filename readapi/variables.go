@@ -162,6 +162,7 @@ func (b variableBody) single(who Caller) (commands.VariableInput, error) {
 	require(b.Environment != nil, "environment")
 	require(b.VariableName != nil, "variable_name")
 	require(b.VariableValue != nil, "variable_value")
+	errs = append(errs, b.checkTexts()...)
 	if err := errors.Join(errs...); err != nil {
 		return commands.VariableInput{}, err
 	}
@@ -169,6 +170,26 @@ func (b variableBody) single(who Caller) (commands.VariableInput, error) {
 		Name: *b.VariableName, Value: *b.VariableValue}
 	err := b.applyTo(&in)
 	return in, err
+}
+
+// checkTexts refuses the single form's texts that PostgreSQL cannot take
+// (a NUL, bytes that are not UTF-8), naming the field. It runs before any
+// query: the commands look the name up before they validate it, and the
+// database's refusal names no field.
+func (b variableBody) checkTexts() []error {
+	var errs []error
+	for _, t := range []struct {
+		field string
+		text  *string
+	}{{"variable_name", b.VariableName}, {"variable_value", b.VariableValue}, {"based", b.Based}} {
+		if t.text == nil {
+			continue
+		}
+		if err := domain.CheckFreeText(t.field, *t.text); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // applyTo copies the single form's optional keys onto in.
@@ -258,6 +279,8 @@ func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
 			}
 			if item.VariableValue == nil {
 				errs = append(errs, domain.Invalid(field+".variable_value", "is required"))
+			} else if err := domain.CheckFreeText(field+".variable_value", *item.VariableValue); err != nil {
+				errs = append(errs, err)
 			}
 		}
 	}
@@ -358,6 +381,9 @@ func (h *variableAPI) update(c *fiber.Ctx) error {
 	}
 	var body variableBody
 	if err := decodeBody(c, &body, decodeOptions{}); err != nil {
+		return err
+	}
+	if err := errors.Join(body.checkTexts()...); err != nil {
 		return err
 	}
 	ctx := c.UserContext()
