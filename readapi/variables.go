@@ -329,9 +329,18 @@ func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
 }
 
 // environment returns the id of the batch's environment, given by id or
-// by name; the read model's copy of the catalogue may lag a change just
-// made, so a miss (or a name that seems ambiguous) waits for it once.
+// by name. The read model's copy of the catalogue may lag a change just
+// made (creating an environment waits for the catalogue only), so an id
+// that misses waits for it once; a name waits for it first, since a name
+// an environment just created shares would otherwise resolve, silently,
+// to the older one.
 func (h *variableAPI) environment(ctx context.Context, body variableBody) (int64, error) {
+	if body.EnvironmentID == nil {
+		if err := h.catchUp(ctx, "variables"); err != nil {
+			return 0, err
+		}
+		return h.findEnvironment(ctx, body)
+	}
 	id, err := h.findEnvironment(ctx, body)
 	if !errors.Is(err, domain.ErrInvalid) {
 		return id, err
