@@ -145,10 +145,10 @@ func Category(err error) string {
 }
 
 // RequireText returns s without surrounding white space, or a *FieldError
-// for field when no visible character remains (only white space, format
-// characters such as U+200B, or control characters), the rest is longer
-// than max runes, or it holds a control character (names are one line of
-// text).
+// for field when no visible character remains (only white space, control
+// characters, or characters drawn as nothing: see isVisible), the rest is
+// longer than max runes, or it holds a control character (names are one
+// line of text).
 func RequireText(field, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	switch {
@@ -164,11 +164,23 @@ func RequireText(field, s string, max int) (string, error) {
 	return s, nil
 }
 
+// blank are the characters that are drawn as an empty cell although they
+// are letters or symbols: the Hangul fillers and the blank braille pattern.
+var blank = &unicode.RangeTable{R16: []unicode.Range16{
+	{Lo: 0x115f, Hi: 0x1160, Stride: 1},
+	{Lo: 0x2800, Hi: 0x2800, Stride: 1},
+	{Lo: 0x3164, Hi: 0x3164, Stride: 1},
+	{Lo: 0xffa0, Hi: 0xffa0, Stride: 1},
+}}
+
 // isVisible reports whether r shows as something: it is not white space, a
-// format character (zero-width spaces and joiners, direction marks) or a
-// control character.
+// control character, a default-ignorable code point (format characters
+// such as zero-width spaces, joiners and direction marks; variation
+// selectors; the combining grapheme joiner; Khmer inherent vowels) or one
+// of the blank fillers.
 func isVisible(r rune) bool {
-	return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) && !unicode.IsControl(r)
+	return !unicode.IsSpace(r) && !unicode.IsControl(r) &&
+		!unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector, blank)
 }
 
 // CheckFreeText returns a *FieldError for field when s, a text that may

@@ -79,6 +79,8 @@ func TestTextChecks(t *testing.T) {
 		{"\xff", "", false},
 		{"abcdef", "", false},
 		{"a\u200db", "a\u200db", true},
+		{"a\u17b4", "a\u17b4", true},
+		{"\ufe0f\u2764", "\ufe0f\u2764", true},
 	}
 	for _, tt := range tests {
 		got, err := domain.RequireText("name", tt.in, 5)
@@ -87,7 +89,9 @@ func TestTextChecks(t *testing.T) {
 		}
 	}
 	// A name with nothing to see is as empty as one of spaces.
-	for _, in := range []string{"   ", "\u200b", " \u200d\u2060\ufeff\u200e ", "\x07", "\u00ad\t"} {
+	for _, in := range []string{"   ", "\u200b", " \u200d\u2060\ufeff\u200e ", "\x07", "\u00ad\t",
+		"\u3164", "\u034f", "\u115f", "\u1160", "\uffa0", "\ufe00", "\ufe0f", "\u2800", "\u17b4",
+		"\U000e0100", " \u3164\u2800 "} {
 		if _, err := domain.RequireText("name", in, 5); err == nil || !strings.Contains(err.Error(), "must not be empty") {
 			t.Errorf("RequireText(%q) = %v, want must not be empty", in, err)
 		}

@@ -254,19 +254,21 @@ func (r *FolderReader) DepartmentName(ctx context.Context, id int64) (string, bo
 	return name, true, nil
 }
 
-// FolderByName returns the live folder named name in department with the
-// lowest id (Cometa lets a feature move name its target folder).
-func (r *FolderReader) FolderByName(ctx context.Context, department int64, name string) (int64, bool, error) {
-	var id int64
-	err := r.pool.QueryRow(ctx, `SELECT folder_id FROM rm_folders.folders
-		WHERE department_id = $1 AND name = $2 AND NOT deleted ORDER BY folder_id LIMIT 1`, department, name).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
-	}
+// FoldersByName returns the ids of the live folders named name in
+// department, lowest first, at most limit of them. Folder names are unique
+// only among siblings, so a name may stand for several folders.
+func (r *FolderReader) FoldersByName(ctx context.Context, department int64, name string, limit int) ([]int64, error) {
+	rows, err := r.pool.Query(ctx, `SELECT folder_id FROM rm_folders.folders
+		WHERE department_id = $1 AND name = $2 AND NOT deleted ORDER BY folder_id LIMIT $3`,
+		department, name, limit)
 	if err != nil {
-		return 0, false, fmt.Errorf("folder named %q: %w", name, err)
+		return nil, fmt.Errorf("folders named %q: %w", name, err)
 	}
-	return id, true, nil
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("folders named %q: %w", name, err)
+	}
+	return ids, nil
 }
 
 // MaxID returns the highest folder id ever projected (a seed for

@@ -105,6 +105,11 @@ func hexEscape(body []byte, at int) (rune, bool) {
 // the bytes received). A body with any Content-Encoding but identity is
 // refused (errUnsupportedMedia naming it) instead of inflated: Cometa's
 // clients send plain JSON.
+//
+// A leading UTF-8 byte order mark, which some Windows tools write before
+// JSON, is read as white space (RFC 8259 lets a parser ignore it). It
+// becomes three spaces rather than being cut, so that the byte offsets of
+// later errors still count from the start of the body as sent.
 func requestBody(c *fiber.Ctx) ([]byte, error) {
 	var refused string
 	c.Request().Header.VisitAll(func(key, value []byte) {
@@ -121,8 +126,16 @@ func requestBody(c *fiber.Ctx) ([]byte, error) {
 	if refused != "" {
 		return nil, fmt.Errorf("content encoding %q: send the body uncompressed: %w", refused, errUnsupportedMedia)
 	}
-	return c.Request().Body(), nil
+	body := c.Request().Body()
+	if rest, ok := bytes.CutPrefix(body, []byte(utf8BOM)); ok {
+		// A copy: the request's buffer is fasthttp's.
+		body = append([]byte("   "), rest...)
+	}
+	return body, nil
 }
+
+// utf8BOM is U+FEFF, the byte order mark, in UTF-8.
+const utf8BOM = "\ufeff"
 
 // decodeJSON is the body-independent part of decodeBody, also used for
 // JSON carried in query parameters.

@@ -76,3 +76,34 @@ func gzipped(t *testing.T, s string) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestByteOrderMarkSkipped: a body that starts with a UTF-8 byte order
+// mark is read as the JSON after it, on the writes and on the GET routes
+// that read a body; only one mark is skipped, and a later error still
+// gives the offset in the body as sent.
+func TestByteOrderMarkSkipped(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	const bom = "\ufeff"
+	var got map[string]any
+	srv.Send(t, apitest.Request{Method: post, Path: "/backend/api/departments/", Token: srv.AdminToken,
+		Body: bom + `{"department_name": "Marked"}`}).Want(t, http.StatusCreated).JSON(t, &got)
+	if got["department_name"] != "Marked" {
+		t.Errorf("department_name %q, want Marked", got["department_name"])
+	}
+	srv.Send(t, apitest.Request{Method: get, Path: "/backend/encrypt/", Token: srv.AdminToken,
+		Body: bom + `{"action": "encrypt", "text": "x"}`}).Want(t, http.StatusOK)
+
+	for _, tc := range []struct{ name, body, says string }{
+		{"a mark alone", bom, "body is required"},
+		{"bytes that are not UTF-8 after it", bom + "{\"department_name\": \"a\xffb\"}",
+			"body is not valid UTF-8 (at byte 25)"},
+		{"a second mark", bom + bom + `{"department_name": "Twice"}`, "malformed JSON at byte 4"},
+	} {
+		srv.Unchanged(t, tc.name, func() {
+			r := srv.Send(t, apitest.Request{Method: post, Path: "/backend/api/departments/", Token: srv.AdminToken,
+				Body: tc.body}).Want(t, http.StatusBadRequest)
+			wantError(tc.says)(t, nil, r)
+		})
+	}
+}

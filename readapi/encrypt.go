@@ -37,8 +37,15 @@ func (a *api) encrypt(c *fiber.Ctx) error {
 	if err := decodeInput(c, &body, decodeOptions{}); err != nil {
 		return err
 	}
+	var problems []error
 	if body.Text == nil {
-		return domain.Invalid("text", "is required: the text to encrypt or decrypt")
+		problems = append(problems, domain.Invalid("text", "is required: the text to encrypt or decrypt"))
+	}
+	if body.Action == "" {
+		problems = append(problems, domain.Invalid("action", `is required: "encrypt" or "decrypt"`))
+	}
+	if len(problems) > 0 {
+		return joinInvalid(problems)
 	}
 	text := *body.Text
 	if err := domain.CheckFreeText("text", text); err != nil {

@@ -120,11 +120,11 @@ func eventFilter(c *fiber.Ctx) (projections.EventFilter, error) {
 	if err != nil {
 		problems = append(problems, err)
 	}
-	size, err := queryInt(c, "size", defaultPageSize, 1)
+	size, err := pageSize(c)
 	if err != nil {
 		problems = append(problems, err)
 	}
-	f.After, f.Limit = int64(after), min(size, maxPageSize)
+	f.After, f.Limit = int64(after), size
 	f.Streams = queryList(c, "stream")
 	f.Types = queryList(c, "event_type")
 	f.Actor = c.Query("actor")

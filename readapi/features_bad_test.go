@@ -18,6 +18,8 @@ func TestFeatureFolderVariableBadInput(t *testing.T) {
 	// buffers and the client reads the 413 instead of a reset.
 	f := newFeatureFixtureWith(t, apitest.Options{BodyLimit: 64 << 10})
 	f.Vars["{dir}"] = newFolder(t, f, "devops", "Dir", "")
+	f.Vars["{par1}"] = newFolder(t, f, "devops", "ParFolder", "")
+	f.Vars["{par2}"] = newFolder(t, f, "devops", "ParFolder", "{dir}")
 	big := `{"feature_name": "` + strings.Repeat("x", 70<<10) + `"}`
 	cases := []struct {
 		name, method, path, body, contentType string
@@ -45,6 +47,8 @@ func TestFeatureFolderVariableBadInput(t *testing.T) {
 		{"fractional application id", "POST", "/backend/api/features/",
 			`{"feature_name": "x", "app_id": 1.5, "environment_id": 1}`, "", 400, "app_id: expected integer, got number 1.5"},
 		{"a run of no feature", "GET", "/backend/exectest/", "", "", 400, "feature_id: is required"},
+		{"tasks of no feature", "GET", "/backend/updateTask/", "", "", 400, "feature_id: is required"},
+		{"steps of no feature name", "GET", "/backend/stepsByName/", "", "", 400, "feature_name: is required"},
 		{"unknown application", "POST", "/backend/api/features/",
 			`{"feature_name": "x", "app_id": 999, "environment_id": 1}`, "", 400, "app_id: no such object: 999"},
 		{"unknown environment on edit", "PATCH", "/backend/api/features/",
@@ -80,6 +84,10 @@ func TestFeatureFolderVariableBadInput(t *testing.T) {
 			`{"feature_id": {featA}, "new_folder": 999}`, "", 400, "new_folder"},
 		{"feature into a folder named nowhere", "PATCH", "/backend/api/folder/feature/",
 			`{"feature_id": {featA}, "new_folder": "Nowhere ✗"}`, "", 400, "Nowhere ✗"},
+		{"feature into a folder name several folders have", "PATCH", "/backend/api/folder/feature/",
+			`{"feature_id": {featA}, "new_folder": "ParFolder"}`, "", 400,
+			`new_folder: "ParFolder" is the name of more than one folder in department {deptA}: ` +
+				`give the folder id instead (one of {par1}, {par2})`},
 		{"unknown variable", "DELETE", "/backend/api/variables/999/", "", "", 404, "variable 999"},
 		{"variable name of the wrong type", "POST", "/backend/api/variables/",
 			`{"environment_name": "Default", "variables": [{"variable_name": 5, "variable_value": "x"}]}`,
@@ -96,6 +104,17 @@ func TestFeatureFolderVariableBadInput(t *testing.T) {
 		{"NUL in an encrypted value", "POST", "/backend/api/variables/",
 			`{"department": {deptA}, "environment": 1, "variable_name": "z6", "variable_value": "a\u0000b",
 				"encrypted": true, "based": "department"}`, "", 400, "variable_value: must not contain NUL"},
+		{"NUL in a single variable's name", "POST", "/backend/api/variables/",
+			`{"department": {deptA}, "environment": 1, "variable_name": "a\u0000b", "variable_value": "y"}`,
+			"", 400, "variable_name: must not contain NUL"},
+		{"NUL in a variable's new name, checked before the lookup", "PATCH", "/backend/api/variables/999/",
+			`{"variable_name": "a\u0000b"}`, "", 400, "variable_name: must not contain NUL"},
+		{"NUL in a batch variable's value", "POST", "/backend/api/variables/",
+			`{"environment_name": "Default", "variables": [{"variable_name": "nul", "variable_value": "a\u0000b"}]}`,
+			"", 400, "variables[0].variable_value: must not contain NUL"},
+		{"NUL in a batch variable's name", "POST", "/backend/api/variables/",
+			`{"environment_name": "Default", "variables": [{"variable_name": "a\u0000b", "variable_value": "x"}]}`,
+			"", 400, "variables[0].variable_name: must not contain NUL"},
 		{"single variable without keys", "POST", "/backend/api/variables/", `{"variable_value": "y"}`,
 			"", 400, "environment is required."},
 		{"a name listed twice", "POST", "/backend/api/variables/",

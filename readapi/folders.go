@@ -423,12 +423,9 @@ func (h *folderAPI) targetFolder(ctx context.Context, who Caller, department int
 		case isDigits(name):
 			id, _ = strconv.ParseInt(name, 10, 64)
 		default:
-			found, ok, err := h.folders.FolderByName(ctx, department, name)
+			found, err := h.folderByName(ctx, who, department, name)
 			if err != nil {
 				return projections.FolderRow{}, err
-			}
-			if !ok {
-				return projections.FolderRow{}, domain.Invalid("new_folder", "no folder named %q in department %d", name, department)
 			}
 			id = found
 		}
@@ -441,6 +438,36 @@ func (h *folderAPI) targetFolder(ctx context.Context, who Caller, department int
 		return f, domain.Invalid("new_folder", "no folder %d", id)
 	}
 	return f, nil
+}
+
+// folderByName resolves a folder name of new_folder. Names are unique only
+// among siblings: a name several folders of the department have is
+// refused, naming some of their ids when the caller can see them, rather
+// than one of them picked.
+func (h *folderAPI) folderByName(ctx context.Context, who Caller, department int64, name string) (int64, error) {
+	const shown = 5
+	ids, err := h.folders.FoldersByName(ctx, department, name, shown+1)
+	switch {
+	case err != nil:
+		return 0, err
+	case len(ids) == 0:
+		return 0, domain.Invalid("new_folder", "no folder named %q in department %d", name, department)
+	case len(ids) == 1:
+		return ids[0], nil
+	case !who.InDepartment(department):
+		return 0, domain.Invalid("new_folder",
+			"%q is the name of more than one folder in department %d: give the folder id instead", name, department)
+	}
+	list := make([]string, 0, shown)
+	for _, id := range ids[:min(len(ids), shown)] {
+		list = append(list, strconv.FormatInt(id, 10))
+	}
+	if len(ids) > shown {
+		list = append(list, "...")
+	}
+	return 0, domain.Invalid("new_folder",
+		"%q is the name of more than one folder in department %d: give the folder id instead (one of %s)",
+		name, department, strings.Join(list, ", "))
 }
 
 func isDigits(s string) bool {

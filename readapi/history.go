@@ -3,8 +3,11 @@ package readapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -306,7 +309,10 @@ func queryInt(c *fiber.Ctx, name string, def, least int) (int, error) {
 		return def, nil
 	}
 	n, err := strconv.Atoi(raw)
-	if err != nil || n < least {
+	switch {
+	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(raw, "-"):
+		return 0, domain.Invalid(name, "%s is too large: the maximum is %d", raw, math.MaxInt)
+	case err != nil || n < least:
 		return 0, domain.Invalid(name, "must be an integer of at least %d, got %q", least, raw)
 	}
 	return n, nil

@@ -66,7 +66,9 @@ type liveRequest struct {
 // in the middle of a run gets the whole run; ?stream= does the same for
 // any streams (comma-separated). Without either the stream starts at the
 // present. ?stream= and ?feature_result_id= together are a 400, as is a
-// Last-Event-ID beyond the last event of the log. A comment is sent every
+// Last-Event-ID beyond the last event of the log; so are ?last_event_id=
+// and ?after= together. A Last-Event-ID header wins over either (an
+// EventSource reconnects with its opening URL). A comment is sent every
 // 15 s while nothing happens; the stream ends when the client goes away or
 // the server shuts down.
 //
@@ -111,11 +113,18 @@ func (a *api) liveRequest(c *fiber.Ctx, who Caller) (liveRequest, error) {
 				strings.Join(liveParams, ", ")))
 		}
 	})
+	if args := c.Context().QueryArgs(); args.Has("last_event_id") && args.Has("after") {
+		problems = append(problems, domain.Invalid("after",
+			"names the same resume point as last_event_id; give one of them, not both"))
+	}
+	// The header comes first: an EventSource reconnects to the URL it was
+	// opened with, query and all, and sends the id of the last event it
+	// received as Last-Event-ID, which is the later point.
 	for _, src := range []struct{ name, raw string }{
 		{"Last-Event-ID", c.Get("Last-Event-ID")}, {"last_event_id", c.Query("last_event_id")},
 		{"after", c.Query("after")},
 	} {
-		if src.raw == "" || req.fromStart {
+		if src.raw == "" {
 			continue
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(src.raw), 10, 64)
@@ -124,7 +133,9 @@ func (a *api) liveRequest(c *fiber.Ctx, who Caller) (liveRequest, error) {
 				"must be the seq of an event (0 or more), got %q", src.raw))
 			continue
 		}
-		req.after, req.fromStart, afterName = n, true, src.name
+		if !req.fromStart {
+			req.after, req.fromStart, afterName = n, true, src.name
+		}
 	}
 	req.streams = queryList(c, "stream")
 	if raw := c.Query("feature_result_id"); raw != "" && len(req.streams) > 0 {

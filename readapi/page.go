@@ -1,6 +1,7 @@
 package readapi
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -33,25 +34,43 @@ func (p pageRequest) offset() int {
 }
 
 // readPage reads ?page= and ?size=; a value that is not a positive integer
-// is a 400 naming it. A size above the maximum is capped, as in Cometa.
+// is a 400 naming it. A size above the maximum is capped (see pageSize).
 func readPage(c *fiber.Ctx) (pageRequest, error) {
-	p := pageRequest{page: 1, size: defaultPageSize}
-	for _, q := range []struct {
-		name string
-		dst  *int
-	}{{"page", &p.page}, {"size", &p.size}} {
-		raw := c.Query(q.name)
-		if raw == "" {
-			continue
-		}
+	p := pageRequest{page: 1}
+	if raw := c.Query("page"); raw != "" {
 		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 {
-			return p, domain.Invalid(q.name, "must be a positive integer, got %q", raw)
+		switch {
+		case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(raw, "-"):
+			return p, domain.Invalid("page", "%s is too large: the last page there can be is %d", raw, math.MaxInt)
+		case err != nil || n < 1:
+			return p, domain.Invalid("page", "must be a positive integer, got %q", raw)
 		}
-		*q.dst = n
+		p.page = n
 	}
-	p.size = min(p.size, maxPageSize)
-	return p, nil
+	size, err := pageSize(c)
+	p.size = size
+	return p, err
+}
+
+// pageSize reads ?size=, defaultPageSize when absent. A size above
+// maxPageSize is read as maxPageSize, silently, as DRF caps a page at
+// max_page_size; one too large to be a number here is a 400 that gives the
+// maximum, and so is one that is not a positive integer.
+func pageSize(c *fiber.Ctx) (int, error) {
+	raw := c.Query("size")
+	if raw == "" {
+		return defaultPageSize, nil
+	}
+	n, err := strconv.Atoi(raw)
+	switch {
+	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(raw, "-"):
+		return defaultPageSize, domain.Invalid("size",
+			"%s is too large: a page holds at most %d (a larger size is read as %d)", raw, maxPageSize, maxPageSize)
+	case err != nil || n < 1:
+		return defaultPageSize, domain.Invalid("size", "must be a positive integer (at most %d), got %q",
+			maxPageSize, raw)
+	}
+	return min(n, maxPageSize), nil
 }
 
 // pageBody is a DRF page: {"count", "next", "previous", "results"} with

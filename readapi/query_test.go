@@ -57,8 +57,8 @@ func TestEventsAfterTheHead(t *testing.T) {
 
 // TestLiveStreamRefusals: a Last-Event-ID beyond the last event, which
 // would make the stream wait silently for ever, and ?stream= with
-// ?feature_result_id=, of which one would be dropped, are 400s naming the
-// parameter.
+// ?feature_result_id=, or ?last_event_id= with ?after=, of which one would
+// be dropped, are 400s naming the parameter.
 func TestLiveStreamRefusals(t *testing.T) {
 	t.Parallel()
 	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
@@ -71,6 +71,9 @@ func TestLiveStreamRefusals(t *testing.T) {
 		{"/backend/api/live/?last_event_id=" + beyond, "", "last_event_id"},
 		{"/backend/api/live/?after=99999999", "", "after"},
 		{"/backend/api/live/?stream=feature-1&feature_result_id=2", "", "feature_result_id"},
+		{"/backend/api/live/?last_event_id=5&after=7", "", "after: names the same resume point as last_event_id"},
+		{"/backend/api/live/?last_event_id=5&after=7", "1", "after: names the same resume point"},
+		{"/backend/api/live/?after=x", "1", `after: must be the seq of an event (0 or more), got "x"`},
 	} {
 		r := f.Srv.Send(t, apitest.Request{Method: get, Path: tc.path, Token: f.Srv.AdminToken,
 			Header: http.Header{"Last-Event-ID": {tc.lastID}}})
@@ -80,5 +83,13 @@ func TestLiveStreamRefusals(t *testing.T) {
 	// The last event itself is where a client that has seen everything
 	// resumes.
 	c := openLive(t, f.Srv.URL, "/backend/api/live/", f.Srv.AdminToken, strconv.FormatInt(f.Srv.EventCount(t), 10))
+	c.close()
+	// A Last-Event-ID wins over the query's resume point, which an
+	// EventSource sends again on every reconnect; only the header's is
+	// checked against the log.
+	c = openLive(t, f.Srv.URL, "/backend/api/live/?after=99999999", f.Srv.AdminToken, "1")
+	if c.start != 1 {
+		t.Errorf("Last-Event-ID 1 with ?after=99999999: following after %d, want 1", c.start)
+	}
 	c.close()
 }

@@ -116,14 +116,20 @@ func pathID(c *fiber.Ctx, name string) (int64, error) {
 
 // decodeInput reads a request's input into v: the JSON body when there is
 // one, else the query parameters (Cometa's GET endpoints take a JSON body,
-// which many HTTP clients cannot send), else nothing when opts.optional.
+// which many HTTP clients cannot send). With neither, v keeps its zero
+// value whatever opts.optional says: "a body is required" would be wrong
+// for a request that may use the query instead, so every caller checks its
+// required fields and names those missing.
 func decodeInput(c *fiber.Ctx, v any, opts decodeOptions) error {
 	body, err := requestBody(c)
 	if err != nil {
 		return err
 	}
-	if len(bytes.TrimSpace(body)) > 0 || c.Context().QueryArgs().Len() == 0 {
+	switch {
+	case len(bytes.TrimSpace(body)) > 0:
 		return decodeBody(c, v, opts)
+	case c.Context().QueryArgs().Len() == 0:
+		return nil
 	}
 	return decodeQuery(c, v, opts.strict)
 }

@@ -50,6 +50,9 @@ func (h *variableAPI) list(c *fiber.Ctx) error {
 		if env, err = url.PathUnescape(env); err != nil {
 			return domain.Invalid("environment_name", "%v", err)
 		}
+		if err := h.unambiguous(c.UserContext(), env); err != nil {
+			return err
+		}
 	}
 	list, err := h.reader.List(c.UserContext(), projections.VariableFilter{Departments: who.Departments,
 		All: who.SeesAllDepartments(), EnvironmentName: env})
@@ -60,6 +63,21 @@ func (h *variableAPI) list(c *fiber.Ctx) error {
 		list = []projections.VariableView{}
 	}
 	return c.JSON(list)
+}
+
+// unambiguous refuses an environment name of the list's path that several
+// environments have: their variables mixed in one array could not be told
+// apart, since each shows only its environment's name.
+func (h *variableAPI) unambiguous(ctx context.Context, env string) error {
+	ids, err := h.reader.EnvironmentsByName(ctx, env)
+	if err != nil {
+		return err
+	}
+	if len(ids) > 1 {
+		return domain.Invalid("environment_name",
+			"%q is the name of more than one environment: list /backend/api/variables/ and pick by environment id", env)
+	}
+	return nil
 }
 
 // variableBody is either the seed's batch, {environment_name (or
@@ -144,6 +162,7 @@ func (b variableBody) single(who Caller) (commands.VariableInput, error) {
 	require(b.Environment != nil, "environment")
 	require(b.VariableName != nil, "variable_name")
 	require(b.VariableValue != nil, "variable_value")
+	errs = append(errs, b.checkTexts()...)
 	if err := errors.Join(errs...); err != nil {
 		return commands.VariableInput{}, err
 	}
@@ -151,6 +170,26 @@ func (b variableBody) single(who Caller) (commands.VariableInput, error) {
 		Name: *b.VariableName, Value: *b.VariableValue}
 	err := b.applyTo(&in)
 	return in, err
+}
+
+// checkTexts refuses the single form's texts that PostgreSQL cannot take
+// (a NUL, bytes that are not UTF-8), naming the field. It runs before any
+// query: the commands look the name up before they validate it, and the
+// database's refusal names no field.
+func (b variableBody) checkTexts() []error {
+	var errs []error
+	for _, t := range []struct {
+		field string
+		text  *string
+	}{{"variable_name", b.VariableName}, {"variable_value", b.VariableValue}, {"based", b.Based}} {
+		if t.text == nil {
+			continue
+		}
+		if err := domain.CheckFreeText(t.field, *t.text); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // applyTo copies the single form's optional keys onto in.
@@ -240,6 +279,8 @@ func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
 			}
 			if item.VariableValue == nil {
 				errs = append(errs, domain.Invalid(field+".variable_value", "is required"))
+			} else if err := domain.CheckFreeText(field+".variable_value", *item.VariableValue); err != nil {
+				errs = append(errs, err)
 			}
 		}
 	}
@@ -288,9 +329,18 @@ func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
 }
 
 // environment returns the id of the batch's environment, given by id or
-// by name; the read model's copy of the catalogue may lag a change just
-// made, so a miss (or a name that seems ambiguous) waits for it once.
+// by name. The read model's copy of the catalogue may lag a change just
+// made (creating an environment waits for the catalogue only), so an id
+// that misses waits for it once; a name waits for it first, since a name
+// an environment just created shares would otherwise resolve, silently,
+// to the older one.
 func (h *variableAPI) environment(ctx context.Context, body variableBody) (int64, error) {
+	if body.EnvironmentID == nil {
+		if err := h.catchUp(ctx, "variables"); err != nil {
+			return 0, err
+		}
+		return h.findEnvironment(ctx, body)
+	}
 	id, err := h.findEnvironment(ctx, body)
 	if !errors.Is(err, domain.ErrInvalid) {
 		return id, err
@@ -340,6 +390,9 @@ func (h *variableAPI) update(c *fiber.Ctx) error {
 	}
 	var body variableBody
 	if err := decodeBody(c, &body, decodeOptions{}); err != nil {
+		return err
+	}
+	if err := errors.Join(body.checkTexts()...); err != nil {
 		return err
 	}
 	ctx := c.UserContext()

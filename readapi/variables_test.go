@@ -230,7 +230,8 @@ func TestVariablesOfUnicodeEnvironment(t *testing.T) {
 // TestVariableBatchAmbiguousEnvironment: environment names are not
 // unique, so a batch naming an environment that several have is refused,
 // naming environment_name, instead of setting variables in one of them;
-// environment_id names one.
+// environment_id names one. The list of one environment by name refuses
+// such a name too.
 func TestVariableBatchAmbiguousEnvironment(t *testing.T) {
 	t.Parallel()
 	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
@@ -254,7 +255,10 @@ func TestVariableBatchAmbiguousEnvironment(t *testing.T) {
 			says(tc.says)(t, f, r)
 		})
 	}
-	r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Srv.AdminToken,
+	r := f.Srv.Do(t, http.MethodGet, "/backend/api/variables/RaceEnv/", f.Srv.AdminToken, nil).Want(t, 400)
+	says(`environment_name: "RaceEnv" is the name of more than one environment`)(t, f, r)
+
+	r = f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Srv.AdminToken,
 		`{"environment_id": `+ids[1]+`, "department_id": `+f.Vars["{deptA}"]+`, `+items+`}`).Want(t, 201)
 	field("data.0.environment", ids[1])(t, f, r)
 }

@@ -89,6 +89,9 @@ var descriptors = map[string]bool{
 // fieldNames names the five fields in order, for error messages.
 var fieldNames = [5]string{"minute", "hour", "day of month", "month", "day of week"}
 
+// fieldRanges are the values each field allows, for error messages.
+var fieldRanges = [5]string{"0-59", "0-23", "1-31", "1-12", "0-7 (0 and 7 are Sunday)"}
+
 var fieldOptions = [5]cron.ParseOption{cron.Minute, cron.Hour, cron.Dom, cron.Month, cron.Dow}
 
 // Parse checks an expression and a zone name and returns the schedule they
@@ -169,11 +172,19 @@ func parseExpr(expr string) (*cron.SpecSchedule, bool, error) {
 		return nil, false, invalid("expected exactly 5 fields "+
 			"(minute hour day-of-month month day-of-week), found %d", len(fields))
 	}
+	// robfig/cron reads an empty list item ("1,", "1,,2") as nothing and
+	// keeps the rest; the writer meant something else.
+	for i, f := range fields {
+		if slices.Contains(strings.Split(f, ","), "") {
+			return nil, false, invalid("%s field %q: an empty list item (nothing before or after a comma)",
+				fieldNames[i], f)
+		}
+	}
 	parsed := slices.Clone(fields)
 	parsed[4] = sundayAsSeven(parsed[4])
 	for i, f := range fields {
 		if _, err := cron.NewParser(fieldOptions[i]).Parse(parsed[i]); err != nil {
-			return nil, false, invalid("%s field %q: %s", fieldNames[i], f, cronReason(err))
+			return nil, false, invalid("%s field %q: %s", fieldNames[i], f, fieldReason(i, err))
 		}
 	}
 	sched, err := cron.ParseStandard(strings.Join(parsed, " "))
@@ -237,6 +248,20 @@ func sevenAsZero(part string) string {
 		out += ",0"
 	}
 	return out
+}
+
+// fieldReason is cronReason for field i, with the field's allowed range
+// added to a number out of range. robfig/cron's maximum for the day of
+// week is 6, but 7 (Sunday) is accepted here, so its message says 7.
+func fieldReason(i int, err error) string {
+	reason := cronReason(err)
+	if i == 4 {
+		reason = strings.Replace(reason, "maximum (6)", "maximum (7)", 1)
+	}
+	if strings.Contains(reason, "above maximum") || strings.Contains(reason, "below minimum") {
+		reason += "; the allowed range is " + fieldRanges[i]
+	}
+	return reason
 }
 
 // cronReason is robfig/cron's reason for refusing a field, without the Go
