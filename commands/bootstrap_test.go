@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cometa-es/cometa/commands"
+	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/access"
 	"github.com/cometa-es/cometa/domain/account"
 	"github.com/cometa-es/cometa/domain/catalog"
@@ -187,5 +189,105 @@ func TestRecoverAccess(t *testing.T) {
 				t.Errorf("second run moved the head from %v to %v", head, after)
 			}
 		})
+	}
+}
+
+// TestRecoverAccessRevokesTokens restores a MANAGER that holds the address
+// admin@localhost and a token of its own (written here behind the API's
+// back): its tokens are revoked before it is promoted, in the same append,
+// so that only the bootstrap token carries SUPERUSER.
+func TestRecoverAccessRevokesTokens(t *testing.T) {
+	t.Parallel()
+	const token = "recovery-token-0123456789"
+	log := newLog(t)
+	ctx := context.Background()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ids := commands.NewIDs(log, func(context.Context, string) (int64, error) { return 1, nil })
+	if _, _, err := commands.Bootstrap(ctx, log, token, now); err != nil {
+		t.Fatal(err)
+	}
+	meta := commands.Meta{Actor: "service:test", Now: now}
+	history, _, _ := log.Load(ctx, "account-1")
+	if _, err := log.Append(ctx, "account-1", eventstore.Exact(history[len(history)-1].Revision), meta,
+		&eventschemas.AccountDeleted{AccountID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	old := commands.TokenHash("old-manager-token-0123456789")
+	if _, err := log.Append(ctx, "account-2", eventstore.NoStream(), meta,
+		&eventschemas.AccountCreated{AccountID: 2, Name: "Manager", Email: "Admin@Localhost",
+			Role: "MANAGER", Departments: []int64{1}},
+		&eventschemas.TokenIssued{AccountID: 2, TokenID: "bootstrap", TokenSHA256: old},
+		&eventschemas.TokenIssued{AccountID: 2, TokenID: "other", TokenSHA256: commands.TokenHash("x")},
+	); err != nil {
+		t.Fatal(err)
+	}
+
+	id, _, err := commands.RecoverAccess(ctx, ids, token, now.Add(time.Hour), []int64{2})
+	if err != nil || id != 2 {
+		t.Fatalf("restored account %d, %v; want 2", id, err)
+	}
+	events, _, _ := log.Load(ctx, "account-2")
+	var (
+		s    account.State
+		tail []string
+	)
+	for _, e := range events {
+		s = s.Evolve(e.Payload)
+		if e.OccurredAt.After(now) {
+			tail = append(tail, e.Type)
+		}
+	}
+	want := []string{eventschemas.TypeTokensRevoked, eventschemas.TypeAccountUpdated, eventschemas.TypeTokenIssued}
+	if !slices.Equal(tail, want) {
+		t.Errorf("recovery appended %v, want %v", tail, want)
+	}
+	if s.Role != "SUPERUSER" || !slices.Equal(s.Tokens, []string{"bootstrap"}) ||
+		s.TokenHashes["bootstrap"] != commands.TokenHash(token) {
+		t.Errorf("restored account %+v, want SUPERUSER with the bootstrap token only", s)
+	}
+}
+
+// TestBootstrapEmailReserved refuses, with a 400 on email, an account
+// opened with admin@localhost or changed to it by anyone but the
+// bootstrap; an account that has the address keeps it.
+func TestBootstrapEmailReserved(t *testing.T) {
+	t.Parallel()
+	log := newLog(t)
+	ctx := context.Background()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ids := commands.NewIDs(log, func(context.Context, string) (int64, error) { return 1, nil })
+	if _, _, err := commands.Bootstrap(ctx, log, "bootstrap-token-0123456789", now); err != nil {
+		t.Fatal(err)
+	}
+	meta := commands.Meta{Actor: "service:api", Now: now}
+	service := access.Service()
+	wantEmail := func(what string, err error) {
+		t.Helper()
+		fields := domain.Fields(err)
+		if len(fields) != 1 || fields[0].Field != "email" ||
+			!strings.Contains(err.Error(), "reserved for the bootstrap administrator") {
+			t.Errorf("%s: %v, want a 400 on email", what, err)
+		}
+	}
+
+	_, _, err := commands.CreateAccount(ctx, ids, meta, account.Create{Actor: service, Name: "Someone",
+		Email: " Admin@Localhost ", Role: "MANAGER", Departments: []int64{}})
+	wantEmail("create", err)
+	id, _, err := commands.CreateAccount(ctx, ids, meta, account.Create{Actor: service, Name: "Someone",
+		Email: "someone@example.test", Role: "MANAGER", Departments: []int64{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = commands.ChangeAccount(ctx, log, meta, id, account.Update{Actor: service, AccountID: id,
+		Name: "Someone", Email: "ADMIN@localhost"})
+	wantEmail("update", err)
+	if err := commands.TryAccount(ctx, log, meta, id, account.Update{Actor: service, AccountID: id,
+		Name: "Someone", Email: "admin@localhost"}); err == nil {
+		t.Error("TryAccount accepted the reserved address")
+	}
+
+	if _, _, err := commands.ChangeAccount(ctx, log, meta, 1, account.Update{Actor: service, AccountID: 1,
+		Name: "Renamed", Email: commands.BootstrapEmail}); err != nil {
+		t.Errorf("renaming the bootstrap account: %v", err)
 	}
 }

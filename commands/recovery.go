@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/cometa-es/cometa/domain/account"
 	"github.com/cometa-es/cometa/domain/department"
 	"github.com/cometa-es/cometa/domain/role"
+	"github.com/cometa-es/cometa/eventschemas"
 	"github.com/cometa-es/cometa/eventstore"
 )
 
@@ -24,12 +24,14 @@ const bootstrapTokenID = "bootstrap"
 // RecoverAccess lets the bootstrap token in again when nobody can
 // administer Cometa any more: when no live account with role SUPERUSER
 // holds a live token. Then the live account with the address
-// BootstrapEmail (the lowest id, should there be several) is made
-// SUPERUSER again and given token; without one, a new SUPERUSER
-// BootstrapEmail is opened with it, behind the address's claim
-// (AccountEmail). It reports the account it restored, or 0 when it changed
-// nothing, which it does when token is "" or a SUPERUSER with a live token
-// exists.
+// BootstrapEmail (the lowest id, should there be several) loses every
+// token it holds, so that only token carries the role restored, and is
+// made SUPERUSER again and given token (promotion); without one, a new
+// SUPERUSER BootstrapEmail is opened with it, behind the address's claim
+// (AccountEmail). No one but the bootstrap may give an account that
+// address (reserved). It reports the account it restored, or 0 when it
+// changed nothing, which it does when token is "" or a SUPERUSER with a
+// live token exists.
 //
 // The events are ordinary account events with the actor BootstrapActor,
 // so the audit log shows the recovery. The decision reads the account
@@ -80,24 +82,41 @@ func RecoverAccess(ctx context.Context, ids *IDs, token string, now time.Time, c
 		return id, res.Position, nil
 	}
 
-	var steps []account.Command
-	if admin.Role != role.Superuser {
-		steps = append(steps, account.Update{Actor: service, AccountID: admin.ID,
-			Name: admin.Name, Email: admin.Email, Role: role.Superuser})
+	meta.CommandID = uuid.New()
+	promote := folded(func(s account.State) ([]eventschemas.Payload, error) {
+		return promotion(s, service, hash)
+	})
+	res, _, err := l.Execute(ctx, account.Stream(admin.ID), meta, promote)
+	if err != nil {
+		return 0, pos, fmt.Errorf("recover access: account %d: %w", admin.ID, err)
 	}
-	if !slices.Contains(slices.Collect(maps.Values(admin.TokenHashes)), hash) {
-		steps = append(steps, account.IssueToken{Actor: service, AccountID: admin.ID,
-			Token: account.Token{ID: freeTokenID(*admin, hash), SHA256: hash}})
+	return admin.ID, res.Position, nil
+}
+
+// promotion decides, on the account s, the events that leave the bootstrap
+// token (hash) its only one and make it SUPERUSER: every live token
+// revoked first, so that none it held before gains the role, then the
+// role, then the bootstrap token. They are appended together, so no token
+// can be issued in between.
+func promotion(s account.State, service access.Actor, hash string) ([]eventschemas.Payload, error) {
+	steps := []account.Command{
+		account.RevokeTokens{Actor: service, AccountID: s.ID},
+		account.Update{Actor: service, AccountID: s.ID, Name: s.Name, Email: s.Email, Role: role.Superuser},
+		account.IssueToken{Actor: service, AccountID: s.ID,
+			Token: account.Token{ID: bootstrapTokenID, SHA256: hash}},
 	}
+	var out []eventschemas.Payload
 	for _, c := range steps {
-		meta.CommandID = uuid.New()
-		res, _, err := ChangeAccount(ctx, l, meta, admin.ID, c)
+		payloads, err := s.Decide(c)
 		if err != nil {
-			return 0, pos, fmt.Errorf("recover access: account %d: %w", admin.ID, err)
+			return nil, err
 		}
-		pos = res.Position
+		for _, p := range payloads {
+			s = s.Evolve(p)
+		}
+		out = append(out, payloads...)
 	}
-	return admin.ID, pos, nil
+	return out, nil
 }
 
 // recoveryCandidates folds the live accounts among candidates, account 1
@@ -140,13 +159,4 @@ func defaultDepartment(ctx context.Context, l *Log) ([]int64, error) {
 		return []int64{}, nil
 	}
 	return []int64{1}, nil
-}
-
-// freeTokenID names the bootstrap token on s: bootstrapTokenID, unless a
-// live token of s has that id already.
-func freeTokenID(s account.State, hash string) string {
-	if _, taken := s.TokenHashes[bootstrapTokenID]; !taken {
-		return bootstrapTokenID
-	}
-	return bootstrapTokenID + "-" + hash[:12]
 }
