@@ -227,6 +227,11 @@ func (a *api) updateAccount(c *fiber.Ctx) error {
 	if cmd.Role == "" {
 		cmd.Role = body.UserRole
 	}
+	if cmd.Role != "" {
+		if _, err := role.Lookup(cmd.Role); err != nil {
+			return err // before keepSuperuser, which would answer 409
+		}
+	}
 	if cmd.FavouriteBrowsers, err = favouriteBrowsers(body.FavouriteBrowsers); err != nil {
 		return err
 	}
@@ -250,6 +255,9 @@ func (a *api) updateAccount(c *fiber.Ctx) error {
 		return err
 	}
 	if cmd.Role != "" && cmd.Role != role.Superuser {
+		if err := commands.TryAccount(ctx, a.Log, a.meta(c), id, cmd); err != nil {
+			return err
+		}
 		if err := a.keepSuperuser(ctx, who, id, "demoting"); err != nil {
 			return err
 		}
@@ -303,9 +311,13 @@ func favouriteBrowsers(raw json.RawMessage) (json.RawMessage, error) {
 
 // keepSuperuser refuses with a 409 a change (doing names it) that would
 // leave Cometa without an administrator: deleting, demoting or revoking
-// the tokens of account id while it is the only account with role
-// SUPERUSER. Only a caller of SUPERUSER power can reach a SUPERUSER's
-// account at all, so for anyone else the command's own 403 stands.
+// the tokens of account id while it is a SUPERUSER and no other live
+// account with role SUPERUSER holds a live token. A SUPERUSER without a
+// token cannot act, so it does not count. Only a caller of SUPERUSER
+// power can reach a SUPERUSER's account at all, so for anyone else the
+// command's own 403 stands. Callers run the command's checks first
+// (commands.TryAccount), so that a request refused anyway gets that
+// answer.
 //
 // TODO(accounts): the check reads the accounts read model, not the log,
 // so two SUPERUSERs demoting (or deleting) each other at once can both
@@ -320,7 +332,8 @@ func (a *api) keepSuperuser(ctx context.Context, who Caller, id int64, doing str
 		others  int
 	)
 	err := a.Pool.QueryRow(ctx, `SELECT a.role, (SELECT count(*) FROM rm_accounts.accounts o
-			WHERE o.role = $2 AND o.account_id <> a.account_id)
+			WHERE o.role = $2 AND o.account_id <> a.account_id
+				AND EXISTS (SELECT 1 FROM rm_accounts.tokens t WHERE t.account_id = o.account_id))
 		FROM rm_accounts.accounts a WHERE a.account_id = $1`, id, role.Superuser).Scan(&current, &others)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // the command reports the unknown account
@@ -331,8 +344,9 @@ func (a *api) keepSuperuser(ctx context.Context, who Caller, id int64, doing str
 	if current != role.Superuser || others > 0 {
 		return nil
 	}
-	return domain.Conflict("account %d is the last %s: %s it would leave no one to administer Cometa; "+
-		"make another account %s first", id, role.Superuser, doing, role.Superuser)
+	return domain.Conflict("account %d is the last %s with a token: %s it would leave no one to "+
+		"administer Cometa; make another account %s, with a token, first", id, role.Superuser, doing,
+		role.Superuser)
 }
 
 // deleteAccount closes an account; its tokens stop working.
@@ -373,6 +387,9 @@ func (a *api) changeAccount(c *fiber.Ctx, build func(Caller, int64) account.Comm
 	ctx := c.UserContext()
 	who := callerOf(c)
 	if lockout != "" {
+		if err := commands.TryAccount(ctx, a.Log, a.meta(c), id, build(who, id)); err != nil {
+			return err
+		}
 		if err := a.keepSuperuser(ctx, who, id, lockout); err != nil {
 			return err
 		}

@@ -99,3 +99,79 @@ func TestBootstrapRecovers(t *testing.T) {
 		}
 	})
 }
+
+// TestLastSuperuserWithToken counts only SUPERUSERs that can still act: with
+// a second SUPERUSER whose tokens are revoked, the only SUPERUSER with a
+// token may neither delete nor demote itself nor revoke its own tokens.
+func TestLastSuperuserWithToken(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	second, _ := srv.Account(t, "SUPERUSER", 1)
+	srv.Do(t, "DELETE", "/backend/api/accounts/"+strconv.FormatInt(second, 10)+"/tokens/", srv.AdminToken, nil).
+		Want(t, http.StatusOK)
+	demote := map[string]any{"name": commands.BootstrapName, "email": commands.BootstrapEmail,
+		"permission_name": "MANAGER", "departments": []int64{1}}
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+	}{
+		{"demote", "PATCH", "/backend/api/accounts/1/", demote},
+		{"revoke tokens", "DELETE", "/backend/api/accounts/1/tokens/", nil},
+		{"delete", "DELETE", "/backend/api/accounts/1/", nil},
+	} {
+		srv.Unchanged(t, tc.name, func() {
+			body := srv.Do(t, tc.method, tc.path, srv.AdminToken, tc.body).Want(t, http.StatusConflict).Map(t)
+			if msg, _ := body["error"].(string); !strings.Contains(msg, "last SUPERUSER") {
+				t.Errorf("%s: error %q does not name the last SUPERUSER", tc.name, msg)
+			}
+		})
+	}
+	srv.Do(t, "GET", "/backend/api/accounts/", srv.AdminToken, nil).Want(t, http.StatusOK)
+}
+
+// TestLastSuperuserBadRole answers a request that names an unknown role
+// with its 400, not with the last SUPERUSER's 409.
+func TestLastSuperuserBadRole(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	srv.Unchanged(t, "an unknown role", func() {
+		resp := srv.Do(t, "PATCH", "/backend/api/accounts/1/", srv.AdminToken,
+			map[string]any{"permission_name": "BOGUS"}).Want(t, http.StatusBadRequest)
+		if body := string(resp.Body); !strings.Contains(body, `unknown role \"BOGUS\"`) {
+			t.Errorf("answer %s does not name the unknown role", body)
+		}
+	})
+}
+
+// TestBootstrapEmailReservedAPI refuses with a 400 on email an account
+// created with admin@localhost or changed to it, also once the account
+// that had it is deleted; account 1 keeps the address through an edit.
+func TestBootstrapEmailReservedAPI(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	manager, token := srv.Account(t, "MANAGER", 1)
+	_, second := srv.Account(t, "SUPERUSER", 1)
+	srv.Do(t, "PATCH", "/backend/api/accounts/1/", srv.AdminToken,
+		map[string]any{"name": "Renamed", "email": " ADMIN@localhost"}).Want(t, http.StatusOK)
+	srv.Do(t, "DELETE", "/backend/api/accounts/1/", srv.AdminToken, nil).Want(t, http.StatusOK)
+
+	// admin@localhost is free now that account 1 is deleted, and still
+	// reserved.
+	wantReserved := func(resp *apitest.Response) {
+		t.Helper()
+		resp.Want(t, http.StatusBadRequest)
+		if body := string(resp.Body); !strings.Contains(body, "email") ||
+			!strings.Contains(body, "reserved for the bootstrap administrator") {
+			t.Errorf("answer %s does not name email as reserved", body)
+		}
+	}
+	srv.Unchanged(t, "changing to the address", func() {
+		wantReserved(srv.Do(t, "PATCH", "/backend/api/accounts/"+strconv.FormatInt(manager, 10)+"/", token,
+			map[string]any{"name": "Manager", "email": "Admin@Localhost"}))
+	})
+	srv.Unchanged(t, "creating with the address", func() {
+		wantReserved(srv.Do(t, "POST", "/backend/api/accounts/", second, map[string]any{
+			"name": "Someone", "email": "admin@localhost ", "permission_name": "MANAGER", "departments": []int64{1},
+		}))
+	})
+}
