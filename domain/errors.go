@@ -186,7 +186,8 @@ func isVisible(r rune) bool {
 // space nor a control character: a format character, a default-ignorable
 // code point, a variation selector or a blank filler (see isVisible).
 func hidden(r rune) bool {
-	return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector, blank)
+	return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point,
+		unicode.Variation_Selector, blank)
 }
 
 // NameKey is the form in which unique names (of departments, applications,

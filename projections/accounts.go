@@ -86,7 +86,8 @@ func (Accounts) EventTypes() []string {
 func (Accounts) Apply(ctx context.Context, tx pgx.Tx, ev Event) error {
 	switch e := ev.Payload.(type) {
 	case *eventschemas.AccountCreated:
-		_, err := tx.Exec(ctx, `INSERT INTO accounts (account_id, name, email, email_key, role, created_on, updated_on)
+		_, err := tx.Exec(ctx, `INSERT INTO accounts (account_id, name, email, email_key, role,
+				created_on, updated_on)
 			VALUES ($1, $2, $3, $4, $5, $6, $6)
 			ON CONFLICT (account_id) DO NOTHING`,
 			e.AccountID, e.Name, e.Email, domain.NameKey(e.Email), e.Role, ev.OccurredAt)

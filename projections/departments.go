@@ -57,8 +57,8 @@ func (Departments) Queue(b *pgx.Batch, ev Event) error {
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (department_id) DO NOTHING`,
 			e.DepartmentID, e.Name, domain.NameKey(e.Name), e.Slug, ev.OccurredAt)
 	case *eventschemas.DepartmentRenamed:
-		b.Queue("UPDATE departments SET department_name = $2, name_key = $3, slug = $4 WHERE department_id = $1",
-			e.DepartmentID, e.Name, domain.NameKey(e.Name), e.Slug)
+		b.Queue(`UPDATE departments SET department_name = $2, name_key = $3, slug = $4
+			WHERE department_id = $1`, e.DepartmentID, e.Name, domain.NameKey(e.Name), e.Slug)
 	case *eventschemas.DepartmentSettingsChanged:
 		b.Queue("UPDATE departments SET settings = $2::jsonb WHERE department_id = $1",
 			e.DepartmentID, string(e.Settings))

@@ -101,9 +101,9 @@ func (m *Variables) Queue(b *pgx.Batch, ev Event) error {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $10, $11)
 			ON CONFLICT (variable_id) DO UPDATE SET department_id = excluded.department_id,
 				environment_id = excluded.environment_id, feature_id = excluded.feature_id,
-				variable_name = excluded.variable_name, name_key = excluded.name_key, variable_value = excluded.variable_value,
-				encrypted = excluded.encrypted, based = excluded.based, updated_by = excluded.updated_by,
-				updated_on = excluded.updated_on`,
+				variable_name = excluded.variable_name, name_key = excluded.name_key,
+				variable_value = excluded.variable_value, encrypted = excluded.encrypted,
+				based = excluded.based, updated_by = excluded.updated_by, updated_on = excluded.updated_on`,
 			e.VariableID, e.DepartmentID, e.EnvironmentID, e.FeatureID, e.Name, e.Value.Text(),
 			e.Value.Encrypted(), e.Based, actor, ev.OccurredAt, domain.ExactNameKey(e.Name))
 	case *eventschemas.VariableDeleted:

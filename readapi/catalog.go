@@ -105,9 +105,10 @@ func (a *api) createApplication(c *fiber.Ctx) error {
 
 // applicationNameFree returns a 400 naming app_name when another
 // application than except has the name (as domain.NameKey compares
-// names): application names are unique in Cometa. It answers early from the read model and covers names taken
-// before claims existed; the command's claim (commands.ApplicationName)
-// is what decides between concurrent requests.
+// names): application names are unique in Cometa. It answers early from
+// the read model and covers names taken before claims existed; the
+// command's claim (commands.ApplicationName) is what decides between
+// concurrent requests.
 func (a *api) applicationNameFree(ctx context.Context, name string, except int64) error {
 	if _, err := domain.RequireText("app_name", name, catalog.MaxNameLength); err != nil {
 		return err

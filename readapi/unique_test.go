@@ -196,8 +196,8 @@ func TestUniqueNamesLookAlikes(t *testing.T) {
 
 	for _, k := range uniqueKinds() {
 		t.Run(k.name, func(t *testing.T) {
-			name, other, lookAlikes := "Lookalike"+k.name, "Other"+k.name,
-				[]string{"Lookalike" + k.name + "\u200b", "Look\u00adalike" + k.name, "Lookalike" + k.name + "\u3164"}
+			name, other := "Lookalike"+k.name, "Other"+k.name
+			lookAlikes := []string{name + "\u200b", "Look\u00adalike" + k.name, name + "\u3164"}
 			wantTaken := "already exists"
 			switch k.name {
 			case "account":
@@ -241,6 +241,7 @@ func TestUniqueNamesLookAlikes(t *testing.T) {
 	r := srv.Do(t, http.MethodPost, "/backend/api/departments/", srv.AdminToken,
 		map[string]any{"department_name": "first"})
 	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "already exists") {
-		t.Errorf("create \"first\" beside \"First\\u200b\": status %d (%s), want 400 already exists", r.Status, r.Body)
+		t.Errorf("create %q beside %q: status %d (%s), want 400 already exists",
+			"first", "First\u200b", r.Status, r.Body)
 	}
 }
