@@ -26,7 +26,8 @@ import (
 const ClaimGrace = time.Minute
 
 // UniqueName is a kind of name that at most one live aggregate carries at
-// a time, case-insensitively. It is kept unique by claim streams: before
+// a time, case-insensitively and whatever characters drawn as nothing it
+// holds (see normal). It is kept unique by claim streams: before
 // an aggregate takes a name, a NameClaimed naming it as owner is appended
 // to the name's stream (ClaimStream) with the revision read there, so of
 // two concurrent claimants only one can win.
@@ -70,14 +71,16 @@ var (
 		}}
 )
 
-// normal is the form in which names are compared: trimmed and case
-// folded, as the read models compare them (lower(trim(name))), unless
-// u.exact.
+// normal is the form in which names are compared: domain.NameKey (the
+// characters drawn as nothing removed, trimmed, case folded), as the read
+// models compare them, or domain.ExactNameKey when u.exact. A name without
+// such characters keeps the form (and so the claim stream) it had before
+// they were removed.
 func (u UniqueName) normal(name string) string {
 	if u.exact {
-		return strings.TrimSpace(name)
+		return domain.ExactNameKey(name)
 	}
-	return strings.ToLower(strings.TrimSpace(name))
+	return domain.NameKey(name)
 }
 
 // ClaimStream returns the claim stream of name:

@@ -104,3 +104,36 @@ func isField(err error, field string) bool {
 	var fe *domain.FieldError
 	return errors.As(err, &fe) && fe.Field == field
 }
+
+// TestClaimStreamOfLookAlikes checks that a name and its look-alikes
+// (characters drawn as nothing added, case and surrounding spaces changed)
+// share one claim stream, and that a plain name keeps the stream it had
+// before those characters were removed from the compared form: the hash
+// of the trimmed, lower-cased name, pinned here.
+func TestClaimStreamOfLookAlikes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		u     commands.UniqueName
+		names []string
+		want  string
+	}{
+		{commands.DepartmentName, []string{"Default", "default", " Default ", "Default\u200b",
+			"Def\u00adault", "Default\u3164", "\u2060DEFAULT\ufe0f"},
+			"unique-department-name-37a8eec1ce19687d132fe29051dca629"},
+		{commands.AccountEmail, []string{"admin@localhost", "Admin@Localhost ", "admin@localhost\u200b"},
+			"unique-account-email-7ba684f146c9445720e4b9a8d6ed775d"},
+		{commands.VariableName, []string{"1/0/0/department/par1", "1/0/0/department/par1\u200b",
+			"1/0/0/department/p\u200dar1 "},
+			"unique-variable-name-b35d936fa98de83226d6061b9de6aca2"},
+	}
+	for _, tt := range tests {
+		for _, name := range tt.names {
+			if got := tt.u.ClaimStream(name); got != tt.want {
+				t.Errorf("%s.ClaimStream(%q) = %q, want %q", tt.u.Kind, name, got, tt.want)
+			}
+		}
+	}
+	if commands.VariableName.ClaimStream("1/0/0/department/PAR1") == tests[2].want {
+		t.Errorf("variable names compare with their case")
+	}
+}

@@ -80,7 +80,7 @@ var VariableName = UniqueName{Kind: "variable-name", Field: "variable_name", Tak
 // "<department>/<environment>/<feature>/<based>/<name>". Only the name
 // can hold a slash, and it comes last, so two keys never read the same.
 func variableKey(department, environment, feature int64, based, name string) string {
-	return fmt.Sprintf("%d/%d/%d/%s/%s", department, environment, feature, based, strings.TrimSpace(name))
+	return fmt.Sprintf("%d/%d/%d/%s/%s", department, environment, feature, based, domain.ExactNameKey(name))
 }
 
 // keyOf is the key of in.

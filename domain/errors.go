@@ -179,8 +179,45 @@ var blank = &unicode.RangeTable{R16: []unicode.Range16{
 // selectors; the combining grapheme joiner; Khmer inherent vowels) or one
 // of the blank fillers.
 func isVisible(r rune) bool {
-	return !unicode.IsSpace(r) && !unicode.IsControl(r) &&
-		!unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector, blank)
+	return !unicode.IsSpace(r) && !unicode.IsControl(r) && !hidden(r)
+}
+
+// hidden reports whether r is drawn as nothing although it is neither white
+// space nor a control character: a format character, a default-ignorable
+// code point, a variation selector or a blank filler (see isVisible).
+func hidden(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point,
+		unicode.Variation_Selector, blank)
+}
+
+// NameKey is the form in which unique names (of departments, applications,
+// accounts' e-mail addresses) are compared: the characters drawn as
+// nothing (see hidden) removed, surrounding white space trimmed and case
+// folded, so that "Default", "default ", "Default\u200b" and "Def\u00adault"
+// are one name. A name without such characters keys as
+// strings.ToLower(strings.TrimSpace(name)), as before they were removed.
+func NameKey(name string) string {
+	return strings.ToLower(ExactNameKey(name))
+}
+
+// ExactNameKey is NameKey without the case folding, for the names compared
+// with their case (variable names).
+func ExactNameKey(name string) string {
+	if strings.ContainsFunc(name, hidden) {
+		name = strings.Map(func(r rune) rune {
+			if hidden(r) {
+				return -1
+			}
+			return r
+		}, name)
+	}
+	return strings.TrimSpace(name)
+}
+
+// AllVisible reports whether every character of s shows as something: s
+// holds no white space, control character or character drawn as nothing.
+func AllVisible(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return !isVisible(r) })
 }
 
 // CheckFreeText returns a *FieldError for field when s, a text that may

@@ -131,3 +131,38 @@ func TestRequireJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestNameKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, key, exact string }{
+		{"Default", "default", "Default"},
+		{" Default Team ", "default team", "Default Team"},
+		{"Default\u200b", "default", "Default"},
+		{"Def\u00adault", "default", "Default"},
+		{"Default\u3164", "default", "Default"},
+		{"\ufeffDe\u2060fault\ufe0f \u200d", "default", "Default"},
+		{"Default\u115f\u1160\u2800\uffa0", "default", "Default"},
+		{"par1\u200b", "par1", "par1"},
+		{"Ünïcode", "ünïcode", "Ünïcode"},
+	}
+	for _, tt := range tests {
+		if got := domain.NameKey(tt.name); got != tt.key {
+			t.Errorf("NameKey(%q) = %q, want %q", tt.name, got, tt.key)
+		}
+		if got := domain.ExactNameKey(tt.name); got != tt.exact {
+			t.Errorf("ExactNameKey(%q) = %q, want %q", tt.name, got, tt.exact)
+		}
+	}
+}
+
+func TestAllVisible(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"admin@localhost": true, "admin@localhost\u200b": false, "admin @localhost": false,
+		"admin@localhost\u00a0": false, "admin@local\x7fhost": false, "ädmin@localhost": true,
+	} {
+		if got := domain.AllVisible(s); got != want {
+			t.Errorf("AllVisible(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

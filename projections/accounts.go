@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/eventschemas"
 )
 
@@ -16,8 +17,9 @@ import (
 //
 // Tables:
 //
-//	accounts (account_id, name, email, role, settings, favourite_browsers,
-//	          created_on, updated_on)
+//	accounts (account_id, name, email, email_key, role, settings,
+//	          favourite_browsers, created_on, updated_on): email_key is
+//	          domain.NameKey(email), the form in which addresses are unique
 //	memberships (account_role_id, account_id, department_id)
 //	tokens (account_id, token_id, sha256, issued_on)
 //	gone_departments (department_id): deleted departments, whose
@@ -35,7 +37,7 @@ var _ ReadModel = Accounts{}
 func (Accounts) Name() string { return "accounts" }
 
 // Version is the version of the tables below.
-func (Accounts) Version() int { return 1 }
+func (Accounts) Version() int { return 2 }
 
 // DDL creates the tables.
 func (Accounts) DDL() string {
@@ -44,13 +46,14 @@ CREATE TABLE accounts (
 	account_id bigint PRIMARY KEY,
 	name text NOT NULL,
 	email text NOT NULL,
+	email_key text NOT NULL,
 	role text NOT NULL,
 	settings jsonb NOT NULL DEFAULT '{}',
 	favourite_browsers jsonb NOT NULL DEFAULT '[]',
 	created_on timestamptz NOT NULL,
 	updated_on timestamptz NOT NULL
 );
-CREATE INDEX accounts_email ON accounts (lower(email));
+CREATE INDEX accounts_email ON accounts (email_key);
 CREATE TABLE memberships (
 	account_role_id bigint PRIMARY KEY,
 	account_id bigint NOT NULL,
@@ -83,21 +86,22 @@ func (Accounts) EventTypes() []string {
 func (Accounts) Apply(ctx context.Context, tx pgx.Tx, ev Event) error {
 	switch e := ev.Payload.(type) {
 	case *eventschemas.AccountCreated:
-		_, err := tx.Exec(ctx, `INSERT INTO accounts (account_id, name, email, role, created_on, updated_on)
-			VALUES ($1, $2, $3, $4, $5, $5)
+		_, err := tx.Exec(ctx, `INSERT INTO accounts (account_id, name, email, email_key, role,
+				created_on, updated_on)
+			VALUES ($1, $2, $3, $4, $5, $6, $6)
 			ON CONFLICT (account_id) DO NOTHING`,
-			e.AccountID, e.Name, e.Email, e.Role, ev.OccurredAt)
+			e.AccountID, e.Name, e.Email, domain.NameKey(e.Email), e.Role, ev.OccurredAt)
 		if err != nil {
 			return err
 		}
 		return setMemberships(ctx, tx, e.AccountID, e.Departments)
 	case *eventschemas.AccountUpdated:
-		_, err := tx.Exec(ctx, `UPDATE accounts SET name = $2, email = $3, role = $4,
+		_, err := tx.Exec(ctx, `UPDATE accounts SET name = $2, email = $3, email_key = $8, role = $4,
 				settings = coalesce($5::jsonb, settings),
 				favourite_browsers = coalesce($6::jsonb, favourite_browsers), updated_on = $7
 			WHERE account_id = $1`,
 			e.AccountID, e.Name, e.Email, e.Role, nullJSON(e.Settings), nullJSON(e.FavouriteBrowsers),
-			ev.OccurredAt)
+			ev.OccurredAt, domain.NameKey(e.Email))
 		if err != nil {
 			return err
 		}

@@ -6,16 +6,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/eventschemas"
 )
 
 // Catalog is the read model of the catalogue (schema rm_catalog):
 //
-//	applications (app_id, app_name, slug, created_on)
+//	applications (app_id, app_name, slug, created_on, name_key)
 //	environments (environment_id, environment_name, created_on)
 //	browsers (browser_id, browser_json)
 //
-// Deleted entries' rows are removed.
+// name_key is domain.NameKey(app_name), the form in which application
+// names are unique. Deleted entries' rows are removed.
 type Catalog struct{}
 
 var _ ReadModel = Catalog{}
@@ -24,7 +26,7 @@ var _ ReadModel = Catalog{}
 func (Catalog) Name() string { return "catalog" }
 
 // Version is the version of the tables below.
-func (Catalog) Version() int { return 1 }
+func (Catalog) Version() int { return 2 }
 
 // DDL creates the tables.
 func (Catalog) DDL() string {
@@ -33,9 +35,10 @@ CREATE TABLE applications (
 	app_id bigint PRIMARY KEY,
 	app_name text NOT NULL,
 	slug text NOT NULL,
-	created_on timestamptz NOT NULL
+	created_on timestamptz NOT NULL,
+	name_key text NOT NULL
 );
-CREATE INDEX applications_name ON applications (lower(app_name));
+CREATE INDEX applications_name ON applications (name_key);
 CREATE TABLE environments (
 	environment_id bigint PRIMARY KEY,
 	environment_name text NOT NULL,
@@ -61,11 +64,11 @@ func (Catalog) EventTypes() []string {
 func (Catalog) Queue(b *pgx.Batch, ev Event) error {
 	switch e := ev.Payload.(type) {
 	case *eventschemas.ApplicationCreated:
-		b.Queue(`INSERT INTO applications VALUES ($1, $2, $3, $4) ON CONFLICT (app_id) DO NOTHING`,
-			e.ApplicationID, e.Name, e.Slug, ev.OccurredAt)
+		b.Queue(`INSERT INTO applications VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id) DO NOTHING`,
+			e.ApplicationID, e.Name, e.Slug, ev.OccurredAt, domain.NameKey(e.Name))
 	case *eventschemas.ApplicationRenamed:
-		b.Queue("UPDATE applications SET app_name = $2, slug = $3 WHERE app_id = $1",
-			e.ApplicationID, e.Name, e.Slug)
+		b.Queue("UPDATE applications SET app_name = $2, slug = $3, name_key = $4 WHERE app_id = $1",
+			e.ApplicationID, e.Name, e.Slug, domain.NameKey(e.Name))
 	case *eventschemas.ApplicationDeleted:
 		b.Queue("DELETE FROM applications WHERE app_id = $1", e.ApplicationID)
 	case *eventschemas.EnvironmentCreated:

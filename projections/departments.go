@@ -6,14 +6,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/eventschemas"
 )
 
 // Departments is the read model of departments (schema rm_departments):
 //
-//	departments (department_id, department_name, slug, settings, created_on)
+//	departments (department_id, department_name, name_key, slug, settings,
+//	             created_on)
 //
-// A deleted department's row is removed.
+// name_key is domain.NameKey(department_name), the form in which names
+// are unique. A deleted department's row is removed.
 type Departments struct{}
 
 var _ ReadModel = Departments{}
@@ -22,7 +25,7 @@ var _ ReadModel = Departments{}
 func (Departments) Name() string { return "departments" }
 
 // Version is the version of the table below.
-func (Departments) Version() int { return 1 }
+func (Departments) Version() int { return 2 }
 
 // DDL creates the table.
 func (Departments) DDL() string {
@@ -30,11 +33,12 @@ func (Departments) DDL() string {
 CREATE TABLE departments (
 	department_id bigint PRIMARY KEY,
 	department_name text NOT NULL,
+	name_key text NOT NULL,
 	slug text NOT NULL,
 	settings jsonb NOT NULL DEFAULT '{}',
 	created_on timestamptz NOT NULL
 );
-CREATE INDEX departments_name ON departments (lower(department_name));`
+CREATE INDEX departments_name ON departments (name_key);`
 }
 
 // EventTypes lists the department events.
@@ -49,12 +53,12 @@ func (Departments) EventTypes() []string {
 func (Departments) Queue(b *pgx.Batch, ev Event) error {
 	switch e := ev.Payload.(type) {
 	case *eventschemas.DepartmentCreated:
-		b.Queue(`INSERT INTO departments (department_id, department_name, slug, created_on)
-			VALUES ($1, $2, $3, $4) ON CONFLICT (department_id) DO NOTHING`,
-			e.DepartmentID, e.Name, e.Slug, ev.OccurredAt)
+		b.Queue(`INSERT INTO departments (department_id, department_name, name_key, slug, created_on)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (department_id) DO NOTHING`,
+			e.DepartmentID, e.Name, domain.NameKey(e.Name), e.Slug, ev.OccurredAt)
 	case *eventschemas.DepartmentRenamed:
-		b.Queue("UPDATE departments SET department_name = $2, slug = $3 WHERE department_id = $1",
-			e.DepartmentID, e.Name, e.Slug)
+		b.Queue(`UPDATE departments SET department_name = $2, name_key = $3, slug = $4
+			WHERE department_id = $1`, e.DepartmentID, e.Name, domain.NameKey(e.Name), e.Slug)
 	case *eventschemas.DepartmentSettingsChanged:
 		b.Queue("UPDATE departments SET settings = $2::jsonb WHERE department_id = $1",
 			e.DepartmentID, string(e.Settings))

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/eventschemas"
 )
 
@@ -36,7 +37,7 @@ var (
 func (*Variables) Name() string { return "variables" }
 
 // Version returns the version of the tables and Apply logic.
-func (*Variables) Version() int { return 1 }
+func (*Variables) Version() int { return 2 }
 
 // DDL creates the tables.
 func (*Variables) DDL() string {
@@ -47,6 +48,7 @@ CREATE TABLE variables (
 	environment_id bigint NOT NULL,
 	feature_id bigint NOT NULL,
 	variable_name text NOT NULL,
+	name_key text NOT NULL,
 	variable_value text NOT NULL,
 	encrypted boolean NOT NULL,
 	based text NOT NULL,
@@ -55,7 +57,7 @@ CREATE TABLE variables (
 	created_on timestamptz NOT NULL,
 	updated_on timestamptz NOT NULL,
 	deleted boolean NOT NULL DEFAULT false);
-CREATE INDEX variables_scope ON variables (department_id, environment_id, feature_id, based, variable_name)
+CREATE INDEX variables_scope ON variables (department_id, environment_id, feature_id, based, name_key)
 	WHERE NOT deleted;
 CREATE TABLE features (
 	feature_id bigint PRIMARY KEY,
@@ -95,15 +97,15 @@ func (m *Variables) Queue(b *pgx.Batch, ev Event) error {
 	case *eventschemas.VariableSet:
 		actor := accountOfActor(ev.Actor)
 		b.Queue(`INSERT INTO variables (variable_id, department_id, environment_id, feature_id, variable_name,
-				variable_value, encrypted, based, created_by, updated_by, created_on, updated_on)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $10)
+				variable_value, encrypted, based, created_by, updated_by, created_on, updated_on, name_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $10, $11)
 			ON CONFLICT (variable_id) DO UPDATE SET department_id = excluded.department_id,
 				environment_id = excluded.environment_id, feature_id = excluded.feature_id,
-				variable_name = excluded.variable_name, variable_value = excluded.variable_value,
-				encrypted = excluded.encrypted, based = excluded.based, updated_by = excluded.updated_by,
-				updated_on = excluded.updated_on`,
+				variable_name = excluded.variable_name, name_key = excluded.name_key,
+				variable_value = excluded.variable_value, encrypted = excluded.encrypted,
+				based = excluded.based, updated_by = excluded.updated_by, updated_on = excluded.updated_on`,
 			e.VariableID, e.DepartmentID, e.EnvironmentID, e.FeatureID, e.Name, e.Value.Text(),
-			e.Value.Encrypted(), e.Based, actor, ev.OccurredAt)
+			e.Value.Encrypted(), e.Based, actor, ev.OccurredAt, domain.ExactNameKey(e.Name))
 	case *eventschemas.VariableDeleted:
 		b.Queue(`UPDATE variables SET deleted = true WHERE variable_id = $1`, e.VariableID)
 	case *eventschemas.FeatureCreated:
@@ -255,12 +257,14 @@ func (r *VariableReader) Get(ctx context.Context, id int64) (VariableView, bool,
 }
 
 // Find returns the id of the live variable named name in the scope, or 0.
+// Names compare as domain.ExactNameKey makes them (name_key), with their
+// case but without the characters drawn as nothing.
 func (r *VariableReader) Find(ctx context.Context, department, environment, feature int64, based, name string) (int64, error) {
 	var id int64
 	err := r.pool.QueryRow(ctx, `SELECT variable_id FROM rm_variables.variables
 		WHERE department_id = $1 AND environment_id = $2 AND feature_id = $3 AND based = $4
-			AND variable_name = $5 AND NOT deleted ORDER BY variable_id LIMIT 1`,
-		department, environment, feature, based, name).Scan(&id)
+			AND name_key = $5 AND NOT deleted ORDER BY variable_id LIMIT 1`,
+		department, environment, feature, based, domain.ExactNameKey(name)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}

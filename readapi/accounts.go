@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -162,17 +163,18 @@ func (a *api) createAccount(c *fiber.Ctx) error {
 }
 
 // emailFree returns a 400 naming email when another account than except
-// has it (case-insensitively, as Cometa matches e-mail addresses). It
+// has it (case-insensitively, as Cometa matches e-mail addresses; see
+// domain.NameKey). An address the account's checks refuse is left to them. It
 // answers early from the read model and covers addresses taken before
 // claims existed; the command's claim (commands.AccountEmail) is what
 // decides between concurrent requests.
 func (a *api) emailFree(ctx context.Context, email string, except int64) error {
-	if domain.CheckFreeText("email", email) != nil {
+	if domain.CheckFreeText("email", email) != nil || !domain.AllVisible(strings.TrimSpace(email)) {
 		return nil // the account's own checks refuse it, with the other fields
 	}
 	var taken bool
 	err := a.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rm_accounts.accounts
-		WHERE lower(email) = lower(trim($1)) AND account_id <> $2)`, email, except).Scan(&taken)
+		WHERE email_key = $1 AND account_id <> $2)`, domain.NameKey(email), except).Scan(&taken)
 	if err != nil {
 		return fmt.Errorf("look up e-mail: %w", err)
 	}

@@ -104,17 +104,18 @@ func (a *api) createApplication(c *fiber.Ctx) error {
 }
 
 // applicationNameFree returns a 400 naming app_name when another
-// application than except has the name: application names are unique in
-// Cometa. It answers early from the read model and covers names taken
-// before claims existed; the command's claim (commands.ApplicationName)
-// is what decides between concurrent requests.
+// application than except has the name (as domain.NameKey compares
+// names): application names are unique in Cometa. It answers early from
+// the read model and covers names taken before claims existed; the
+// command's claim (commands.ApplicationName) is what decides between
+// concurrent requests.
 func (a *api) applicationNameFree(ctx context.Context, name string, except int64) error {
 	if _, err := domain.RequireText("app_name", name, catalog.MaxNameLength); err != nil {
 		return err
 	}
 	var taken bool
 	err := a.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rm_catalog.applications
-		WHERE lower(app_name) = lower(trim($1)) AND app_id <> $2)`, name, except).Scan(&taken)
+		WHERE name_key = $1 AND app_id <> $2)`, domain.NameKey(name), except).Scan(&taken)
 	if err != nil {
 		return fmt.Errorf("look up application name: %w", err)
 	}

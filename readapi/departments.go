@@ -131,7 +131,8 @@ func (a *api) createDepartment(c *fiber.Ctx) error {
 }
 
 // departmentNameFree returns a 400 naming department_name when another
-// department than except has the name (case-insensitively). It answers
+// department than except has the name as domain.NameKey compares names
+// (case-insensitively, without the characters drawn as nothing). It answers
 // early from the read model and covers names taken before claims existed;
 // the command's claim on the name (commands.DepartmentName) is what keeps
 // concurrent requests from both taking it.
@@ -141,7 +142,7 @@ func (a *api) departmentNameFree(ctx context.Context, name string, except int64)
 	}
 	var taken bool
 	err := a.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rm_departments.departments
-		WHERE lower(department_name) = lower(trim($1)) AND department_id <> $2)`, name, except).Scan(&taken)
+		WHERE name_key = $1 AND department_id <> $2)`, domain.NameKey(name), except).Scan(&taken)
 	if err != nil {
 		return fmt.Errorf("look up department name: %w", err)
 	}

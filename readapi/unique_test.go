@@ -183,3 +183,65 @@ func countNamed(items []map[string]any, field, name string) int {
 	}
 	return n
 }
+
+// TestUniqueNamesLookAlikes checks that a name with characters drawn as
+// nothing (a zero-width space, a soft hyphen, a Hangul filler) is the name
+// without them: creating or renaming to such a look-alike of a taken name
+// is the 400 naming the field, whichever of the two came first, while
+// plain names that differ stay free. An e-mail address with such a
+// character is refused outright.
+func TestUniqueNamesLookAlikes(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+
+	for _, k := range uniqueKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			name, other := "Lookalike"+k.name, "Other"+k.name
+			lookAlikes := []string{name + "\u200b", "Look\u00adalike" + k.name, name + "\u3164"}
+			wantTaken := "already exists"
+			switch k.name {
+			case "account":
+				name, other = "lookalike@example.test", "other@example.test"
+				lookAlikes = []string{"lookalike@example.test\u200b", "look\u00adalike@example.test"}
+				wantTaken = "email"
+			case "variable":
+				name, other = "par1", "par2"
+				lookAlikes = []string{"par1\u200b", "p\u2060ar1", "par1\u3164"}
+				wantTaken = "Variable already exists"
+			}
+			want400 := func(r *apitest.Response, what string) {
+				t.Helper()
+				if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), k.field) ||
+					!strings.Contains(string(r.Body), wantTaken) {
+					t.Errorf("%s: status %d (%s), want 400 naming %s: %s", what, r.Status, r.Body, k.field, wantTaken)
+				}
+			}
+
+			var created map[string]any
+			srv.Do(t, http.MethodPost, k.path, srv.AdminToken, k.create(name)).
+				Want(t, http.StatusCreated).JSON(t, &created)
+			for _, l := range lookAlikes {
+				want400(srv.Do(t, http.MethodPost, k.path, srv.AdminToken, k.create(l)), fmt.Sprintf("create %q", l))
+			}
+			srv.Do(t, http.MethodPost, k.path, srv.AdminToken, k.create(other)).
+				Want(t, http.StatusCreated).JSON(t, &created)
+			for _, l := range lookAlikes {
+				want400(k.rename(srv, t, idAt(created, k.id), l), fmt.Sprintf("rename to %q", l))
+			}
+			if n := countNamed(k.listResults(srv, t), k.list, name); n != 1 {
+				t.Errorf("the read model lists %q %d times, want once", name, n)
+			}
+		})
+	}
+
+	// A look-alike taken first (before names were compared without the
+	// characters drawn as nothing, or here) holds the plain name too.
+	srv.Do(t, http.MethodPost, "/backend/api/departments/", srv.AdminToken,
+		map[string]any{"department_name": "First\u200b"}).Want(t, http.StatusCreated)
+	r := srv.Do(t, http.MethodPost, "/backend/api/departments/", srv.AdminToken,
+		map[string]any{"department_name": "first"})
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "already exists") {
+		t.Errorf("create %q beside %q: status %d (%s), want 400 already exists",
+			"first", "First\u200b", r.Status, r.Body)
+	}
+}

@@ -93,7 +93,12 @@ func (c Create) decide(s State) ([]eventschemas.Payload, error) {
 func identity(name, email string) (string, string, error) {
 	name, nameErr := domain.RequireText("name", name, MaxNameLength)
 	email, emailErr := domain.RequireText("email", email, MaxEmailLength)
-	if emailErr == nil {
+	switch {
+	case emailErr != nil:
+	case !domain.AllVisible(email):
+		// mail.ParseAddress takes "admin@localhost\u200b", a look-alike.
+		emailErr = domain.Invalid("email", "must not contain white space, control or invisible characters")
+	default:
 		if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 			emailErr = domain.Invalid("email", "must be a plain e-mail address")
 		}
