@@ -103,7 +103,7 @@ func (f *Features) Save(ctx context.Context, meta Meta, actor access.Actor, id i
 	var saved Saved
 	res, changed, err := f.log.Execute(ctx, feature.Stream(id), meta,
 		func(history []Recorded, exists bool) ([]eventschemas.Payload, error) {
-			s, err := f.visible(actor, id, history)
+			s, err := f.visible(ctx, actor, id, history)
 			if err != nil {
 				return nil, err
 			}
@@ -135,7 +135,7 @@ func (f *Features) MoveToFolder(ctx context.Context, meta Meta, actor access.Act
 	folderDepartment int64, departmentName string) (res eventstore.AppendResult, changed bool, err error) {
 	res, changed, err = f.log.Execute(ctx, feature.Stream(id), meta,
 		func(history []Recorded, exists bool) ([]eventschemas.Payload, error) {
-			s, err := f.visible(actor, id, history)
+			s, err := f.visible(ctx, actor, id, history)
 			if err != nil {
 				return nil, err
 			}
@@ -153,7 +153,7 @@ func (f *Features) MoveToFolder(ctx context.Context, meta Meta, actor access.Act
 func (f *Features) Delete(ctx context.Context, meta Meta, actor access.Actor, id int64) (eventstore.AppendResult, error) {
 	res, _, err := f.log.Execute(ctx, feature.Stream(id), meta,
 		func(history []Recorded, exists bool) ([]eventschemas.Payload, error) {
-			s, err := f.visible(actor, id, history)
+			s, err := f.visible(ctx, actor, id, history)
 			if err != nil {
 				return nil, err
 			}
@@ -167,14 +167,14 @@ func (f *Features) Delete(ctx context.Context, meta Meta, actor access.Actor, id
 
 // Load returns feature id as its stream makes it, for a reader that needs
 // the authoritative state (a version, the creator). A feature that does
-// not exist, was deleted, or is of a department the actor is not in is
-// domain.ErrNotFound.
+// not exist, was deleted, or is of a department the actor is not in or
+// that was deleted is domain.ErrNotFound.
 func (f *Features) Load(ctx context.Context, actor access.Actor, id int64) (feature.State, error) {
 	history, _, err := f.log.Load(ctx, feature.Stream(id))
 	if err != nil {
 		return feature.State{}, fmt.Errorf("load feature %d: %w", id, err)
 	}
-	s, err := f.visible(actor, id, history)
+	s, err := f.visible(ctx, actor, id, history)
 	if err != nil {
 		return feature.State{}, fmt.Errorf("load feature %d: %w", id, err)
 	}
@@ -183,10 +183,20 @@ func (f *Features) Load(ctx context.Context, actor access.Actor, id int64) (feat
 
 // visible folds history and reports a feature that does not exist, was
 // deleted, or belongs to a department the actor is not a member of, as not
-// found.
-func (f *Features) visible(actor access.Actor, id int64, history []Recorded) (feature.State, error) {
+// found. So is a feature of a deleted department, for every actor (a
+// SUPERUSER too): the department's stream says so, and the read models
+// hide its features the same way.
+func (f *Features) visible(ctx context.Context, actor access.Actor, id int64, history []Recorded) (
+	feature.State, error) {
 	s := feature.Fold(payloadsOf(history))
 	if !s.Exists || s.Deleted || s.ID != id || !actor.InDepartment(s.Current().DepartmentID) {
+		return s, domain.NotFound("feature", id)
+	}
+	gone, err := departmentDeleted(ctx, f.log, s.Current().DepartmentID)
+	if err != nil {
+		return s, err
+	}
+	if gone {
 		return s, domain.NotFound("feature", id)
 	}
 	return s, nil

@@ -24,7 +24,7 @@ func (f *Features) Restore(ctx context.Context, meta Meta, actor access.Actor, i
 	var saved Saved
 	res, changed, err := f.log.Execute(ctx, feature.Stream(id), meta,
 		func(history []Recorded, exists bool) ([]eventschemas.Payload, error) {
-			s, err := f.visible(actor, id, history)
+			s, err := f.visible(ctx, actor, id, history)
 			if err != nil {
 				return nil, err
 			}

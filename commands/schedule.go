@@ -24,13 +24,15 @@ func NewSchedules(log *Log) *Schedules { return &Schedules{log: log} }
 // becomes the schedule's owner (cmd.OwnerID is replaced by the actor's
 // account): the scheduled runs run with the owner's permissions.
 //
-// The feature must exist, live, in one of the actor's departments; any
-// other feature is domain.ErrNotFound, so that its existence does not leak.
-// The actor needs edit_feature or to be the feature's creator (Cometa's
-// ownership rule), else a *domain.PermissionError. The expression, zone and
-// policy are the domain's to refuse (a *domain.FieldError). A refused
-// command appends nothing; changed is false when the schedule already was
-// what cmd asks for.
+// The feature must exist, live, in one of the actor's departments, and
+// that department must not be deleted (its stream says so; a SUPERUSER is
+// refused too); any other feature is domain.ErrNotFound, so that its
+// existence does not leak. The actor needs edit_feature or to be the
+// feature's creator (Cometa's ownership rule), else a
+// *domain.PermissionError. The expression, zone and policy are the
+// domain's to refuse (a *domain.FieldError). A refused command appends
+// nothing; changed is false when the schedule already was what cmd asks
+// for.
 //
 // The feature is read from its stream, not from a read model, so a feature
 // just created can be scheduled at once and a deleted one cannot.
@@ -42,6 +44,13 @@ func (s *Schedules) Set(ctx context.Context, meta Meta, actor access.Actor, cmd 
 	}
 	f := feature.Fold(payloadsOf(history))
 	if !f.Exists || f.Deleted || f.ID != cmd.FeatureID || !actor.InDepartment(f.Current().DepartmentID) {
+		return res, false, fmt.Errorf("set schedule: %w", domain.NotFound("feature", cmd.FeatureID))
+	}
+	gone, err := departmentDeleted(ctx, s.log, f.Current().DepartmentID)
+	if err != nil {
+		return res, false, fmt.Errorf("set schedule of feature %d: %w", cmd.FeatureID, err)
+	}
+	if gone {
 		return res, false, fmt.Errorf("set schedule: %w", domain.NotFound("feature", cmd.FeatureID))
 	}
 	if err := actor.RequireOrOwn(string(role.EditFeature), f.CreatedBy); err != nil {

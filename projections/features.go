@@ -19,7 +19,12 @@ import (
 // sub-feature references, its schedule, and copies of the account,
 // department, application and environment names that the feature API shows
 // or checks. Deleted features keep a row (deleted = true) without steps, so
-// that the highest feature id survives a deletion.
+// that the highest feature id survives a deletion. The features of a
+// deleted department are hidden the same way (deleted = true, steps kept),
+// for every reader: Cometa orphans them, and so does this model. The
+// department ids are kept in gone_departments, so that a feature saved
+// into one (a log written before the commands refused that) stays hidden
+// and one saved out of it shows again, as the commands see it.
 //
 // Every step gets an integer id (Cometa's step "id"), handed out in log
 // order the first time its stable step id appears in the feature and kept
@@ -38,7 +43,7 @@ var (
 func (*Features) Name() string { return "features" }
 
 // Version returns the version of the tables and Apply logic.
-func (*Features) Version() int { return 2 }
+func (*Features) Version() int { return 3 }
 
 // DDL creates the tables. definition is the current FeatureDefinition
 // without its steps (which are rows of steps) as the JSON the API shows,
@@ -89,6 +94,7 @@ CREATE TABLE refs (
 	PRIMARY KEY (feature_id, ref_id, ref_name));
 CREATE TABLE accounts (account_id bigint PRIMARY KEY, name text NOT NULL, email text NOT NULL);
 CREATE TABLE departments (department_id bigint PRIMARY KEY, name text NOT NULL);
+CREATE TABLE gone_departments (department_id bigint PRIMARY KEY);
 CREATE TABLE applications (app_id bigint PRIMARY KEY, name text NOT NULL);
 CREATE TABLE environments (environment_id bigint PRIMARY KEY, name text NOT NULL);`
 }
@@ -133,6 +139,10 @@ func (m *Features) Queue(b *pgx.Batch, ev Event) error {
 			e.FeatureID, e.Expression, e.Zone)
 	case *eventschemas.ScheduleCleared:
 		b.Queue(`UPDATE features SET schedule = NULL, schedule_zone = NULL WHERE feature_id = $1`, e.FeatureID)
+	case *eventschemas.DepartmentDeleted:
+		b.Queue(goneDepartment, e.DepartmentID)
+		b.Queue(`UPDATE features SET deleted = true WHERE department_id = $1`, e.DepartmentID)
+		return queueNames(b, ev, true)
 	default:
 		return queueNames(b, ev, true)
 	}
@@ -189,6 +199,14 @@ const (
 		ON CONFLICT (app_id) DO UPDATE SET name = excluded.name`
 	upsertEnvironment = `INSERT INTO environments (environment_id, name) VALUES ($1, $2)
 		ON CONFLICT (environment_id) DO UPDATE SET name = excluded.name`
+	goneDepartment = `INSERT INTO gone_departments (department_id) VALUES ($1)
+		ON CONFLICT (department_id) DO NOTHING`
+	// hideInGone sets a saved feature's deleted to whether its department
+	// is gone: a deleted feature is never saved again, so deleted can only
+	// have been set by its department's deletion.
+	hideInGone = `UPDATE features
+		SET deleted = EXISTS (SELECT 1 FROM gone_departments g WHERE g.department_id = $2)
+		WHERE feature_id = $1`
 )
 
 // queueFeatureSaved replaces the feature's current version: its row, its
@@ -214,6 +232,7 @@ func queueFeatureSaved(b *pgx.Batch, ev Event, e *eventschemas.FeatureSaved) err
 		WHERE feature_id = $1`,
 		e.FeatureID, def.DepartmentID, def.FeatureName, e.Version, string(defJSON), def.ContinueOnFailure,
 		feature.EnabledCount(steps), accountOfActor(ev.Actor), ev.OccurredAt)
+	b.Queue(hideInGone, e.FeatureID, def.DepartmentID)
 
 	// Steps that are gone lose their integer id; new ones get the next
 	// ones in step order.

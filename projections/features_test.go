@@ -132,3 +132,41 @@ func TestFeaturesModel(t *testing.T) {
 	}
 	h.CheckRebuild()
 }
+
+// TestDepartmentDeletedHidesFeatures deletes the department of features 20
+// and 21; 21 is then saved into a live department and 22 into the deleted
+// one, as a log written before the commands refused that may hold. The
+// features, folders and history models hide exactly 20 and 22.
+func TestDepartmentDeletedHidesFeatures(t *testing.T) {
+	t.Parallel()
+	h := projectiontest.New(t, registry(t), projections.NewFeatures(), projections.NewRuns(),
+		projections.NewFolders(), projections.NewFeatureHistory())
+	ctx := context.Background()
+
+	for _, id := range []int64{20, 21, 22} {
+		h.Append(featureStream(id), &eventschemas.FeatureCreated{FeatureID: id, CreatedBy: 1})
+	}
+	h.Append(featureStream(20), &eventschemas.FeatureSaved{FeatureID: 20, Version: 1, Definition: definition("A", 5)})
+	h.Append(featureStream(21), &eventschemas.FeatureSaved{FeatureID: 21, Version: 1, Definition: definition("B", 5)})
+	h.Append("department-5", &eventschemas.DepartmentDeleted{DepartmentID: 5})
+	h.Append(featureStream(21), &eventschemas.FeatureSaved{FeatureID: 21, Version: 2, Definition: definition("B", 6)})
+	h.Append(featureStream(22), &eventschemas.FeatureSaved{FeatureID: 22, Version: 1, Definition: definition("C", 5)})
+	h.Sync()
+
+	features, folders := projections.NewFeatureReader(h.Pool), projections.NewFolderReader(h.Pool)
+	history := projections.NewHistoryReader(h.Pool)
+	for _, id := range []int64{20, 21, 22} {
+		want := id == 21
+		if _, ok, err := features.Get(ctx, id); err != nil || ok != want {
+			t.Errorf("feature %d served: %v, %v; want %v", id, ok, err, want)
+		}
+		if f, ok, err := history.Feature(ctx, id); err != nil || !ok || f.DepartmentGone == want {
+			t.Errorf("history of feature %d: %+v, %v, %v; want DepartmentGone %v", id, f, ok, err, !want)
+		}
+	}
+	placed, err := folders.Placements(ctx, nil, true)
+	if err != nil || len(placed) != 1 || placed[0].FeatureID != 21 {
+		t.Errorf("placements = %+v, %v; want feature 21 alone", placed, err)
+	}
+	h.CheckRebuild()
+}

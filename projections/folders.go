@@ -16,9 +16,11 @@ import (
 // parent and department, and where every feature is placed (folder 0: the
 // department root). Deleting a folder deletes its sub-folders and returns
 // the features they held to the root; moving a folder to another department
-// moves its sub-folders with it; deleting a department deletes its folders.
+// moves its sub-folders with it; deleting a department deletes its folders
+// and hides its features, as a feature deletion does (Cometa orphans them).
 // Deleted folders keep a row (deleted = true), so that the highest folder
-// id survives.
+// id survives. The deleted departments are kept (gone_departments), so
+// that a feature saved into one is hidden too.
 type Folders struct{}
 
 // NewFolders returns the folders read model.
@@ -33,7 +35,7 @@ var (
 func (*Folders) Name() string { return "folders" }
 
 // Version returns the version of the tables and Apply logic.
-func (*Folders) Version() int { return 1 }
+func (*Folders) Version() int { return 2 }
 
 // DDL creates the tables.
 func (*Folders) DDL() string {
@@ -56,7 +58,8 @@ CREATE TABLE placements (
 	depends_on_others boolean NOT NULL DEFAULT false,
 	deleted boolean NOT NULL DEFAULT false);
 CREATE INDEX placements_folder ON placements (folder_id) WHERE NOT deleted;
-CREATE TABLE departments (department_id bigint PRIMARY KEY, name text NOT NULL);`
+CREATE TABLE departments (department_id bigint PRIMARY KEY, name text NOT NULL);
+CREATE TABLE gone_departments (department_id bigint PRIMARY KEY);`
 }
 
 // EventTypes lists the events the model projects.
@@ -108,14 +111,22 @@ func (m *Folders) Queue(b *pgx.Batch, ev Event) error {
 		b.Queue(`UPDATE placements SET department_id = $2, feature_name = $3, depends_on_others = $4
 			WHERE feature_id = $1`, e.FeatureID, e.Definition.DepartmentID, e.Definition.FeatureName,
 			e.Definition.DependsOnOthers)
+		// A deleted feature is never saved again, so deleted can only have
+		// been set by its department's deletion.
+		b.Queue(`UPDATE placements
+			SET deleted = EXISTS (SELECT 1 FROM gone_departments g WHERE g.department_id = $2)
+			WHERE feature_id = $1`, e.FeatureID, e.Definition.DepartmentID)
 	case *eventschemas.FeatureMovedToFolder:
 		b.Queue(`UPDATE placements SET folder_id = $2 WHERE feature_id = $1`, e.FeatureID, e.FolderID)
 	case *eventschemas.FeatureDeleted:
 		b.Queue(`UPDATE placements SET deleted = true WHERE feature_id = $1`, e.FeatureID)
 	case *eventschemas.DepartmentDeleted:
+		b.Queue(`INSERT INTO gone_departments (department_id) VALUES ($1) ON CONFLICT (department_id) DO NOTHING`,
+			e.DepartmentID)
 		b.Queue(`UPDATE folders SET deleted = true WHERE department_id = $1`, e.DepartmentID)
 		b.Queue(`UPDATE placements p SET folder_id = 0 FROM folders f
 			WHERE p.folder_id = f.folder_id AND f.deleted`)
+		b.Queue(`UPDATE placements SET deleted = true WHERE department_id = $1`, e.DepartmentID)
 		return queueNames(b, ev, false)
 	default:
 		return queueNames(b, ev, false)

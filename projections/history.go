@@ -40,6 +40,8 @@ import (
 //	          features read model hands them out, so that a version shows
 //	          the ids GET /steps/ showed then
 //	accounts (account_id, name, email, deleted): deleted accounts kept
+//	gone_departments (department_id): the deleted departments, whose
+//	          features are gone with them (HistoryFeature.DepartmentGone)
 type FeatureHistory struct{}
 
 // NewFeatureHistory returns the feature history read model.
@@ -51,7 +53,7 @@ var _ ReadModel = (*FeatureHistory)(nil)
 func (*FeatureHistory) Name() string { return "feature_history" }
 
 // Version returns the version of the tables and Apply logic.
-func (*FeatureHistory) Version() int { return 1 }
+func (*FeatureHistory) Version() int { return 2 }
 
 // DDL creates the tables.
 func (*FeatureHistory) DDL() string {
@@ -103,16 +105,19 @@ CREATE TABLE accounts (
 	account_id bigint PRIMARY KEY,
 	name text NOT NULL,
 	email text NOT NULL,
-	deleted boolean NOT NULL DEFAULT false);`
+	deleted boolean NOT NULL DEFAULT false);
+CREATE TABLE gone_departments (department_id bigint PRIMARY KEY);`
 }
 
-// EventTypes lists the feature, schedule and account events.
+// EventTypes lists the feature, schedule and account events and
+// DepartmentDeleted.
 func (*FeatureHistory) EventTypes() []string {
 	return []string{
 		eventschemas.TypeFeatureCreated, eventschemas.TypeFeatureSaved,
 		eventschemas.TypeFeatureMovedToFolder, eventschemas.TypeFeatureDeleted,
 		eventschemas.TypeFeatureScheduled, eventschemas.TypeScheduleCleared,
 		eventschemas.TypeAccountCreated, eventschemas.TypeAccountUpdated, eventschemas.TypeAccountDeleted,
+		eventschemas.TypeDepartmentDeleted,
 	}
 }
 
@@ -203,6 +208,10 @@ func (m *FeatureHistory) Apply(ctx context.Context, tx pgx.Tx, ev Event) error {
 		return err
 	case *eventschemas.AccountDeleted:
 		_, err := tx.Exec(ctx, `UPDATE accounts SET deleted = true WHERE account_id = $1`, e.AccountID)
+		return err
+	case *eventschemas.DepartmentDeleted:
+		_, err := tx.Exec(ctx, `INSERT INTO gone_departments (department_id) VALUES ($1)
+			ON CONFLICT (department_id) DO NOTHING`, e.DepartmentID)
 		return err
 	}
 	return fmt.Errorf("feature history: unexpected payload %T", ev.Payload)

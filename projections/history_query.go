@@ -46,6 +46,9 @@ type HistoryFeature struct {
 	FeatureID    int64
 	DepartmentID int64
 	Deleted      bool
+	// DepartmentGone is set when the feature's department was deleted:
+	// the feature is gone with it, history and all, for every reader.
+	DepartmentGone bool
 	// Version is the latest definition version (0 before the first save).
 	Version int
 	Entries int
@@ -168,9 +171,10 @@ func NewHistoryReader(pool *pgxpool.Pool) *HistoryReader { return &HistoryReader
 // feature the model has never seen.
 func (r *HistoryReader) Feature(ctx context.Context, id int64) (HistoryFeature, bool, error) {
 	f := HistoryFeature{FeatureID: id}
-	err := r.pool.QueryRow(ctx, `SELECT department_id, deleted, version, entries
-		FROM rm_feature_history.features WHERE feature_id = $1`, id).
-		Scan(&f.DepartmentID, &f.Deleted, &f.Version, &f.Entries)
+	err := r.pool.QueryRow(ctx, `SELECT f.department_id, f.deleted, f.version, f.entries,
+			EXISTS (SELECT 1 FROM rm_feature_history.gone_departments g WHERE g.department_id = f.department_id)
+		FROM rm_feature_history.features f WHERE f.feature_id = $1`, id).
+		Scan(&f.DepartmentID, &f.Deleted, &f.Version, &f.Entries, &f.DepartmentGone)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return f, false, nil
 	}

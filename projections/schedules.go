@@ -26,7 +26,10 @@ import (
 //	           says; run_id is set by ScheduleTickRunRequested
 //	features  (feature_id, department_id, feature_name, deleted): the
 //	           model's own copy of what department scoping and a deleted
-//	           feature need
+//	           feature need; a feature of a deleted department counts as
+//	           deleted
+//	gone_departments (department_id): the deleted departments, so that a
+//	           feature saved into one later is deleted too
 //
 // A schedule fires only while it is active and its feature is not deleted;
 // ScheduleSource (the scheduler's Source) reads exactly that. Everything
@@ -46,7 +49,7 @@ func NewSchedules() Schedules { return Schedules{} }
 func (Schedules) Name() string { return "schedules" }
 
 // Version is the version of the tables below.
-func (Schedules) Version() int { return 1 }
+func (Schedules) Version() int { return 2 }
 
 // DDL creates the tables.
 func (Schedules) DDL() string {
@@ -101,17 +104,19 @@ CREATE TABLE features (
 	department_id bigint NOT NULL,
 	feature_name text NOT NULL,
 	deleted boolean NOT NULL DEFAULT false
-);`
+);
+CREATE TABLE gone_departments (department_id bigint PRIMARY KEY);`
 }
 
-// EventTypes lists the schedule and tick events, and the feature events
-// that carry a feature's department, name and deletion.
+// EventTypes lists the schedule and tick events, the feature events that
+// carry a feature's department, name and deletion, and DepartmentDeleted.
 func (Schedules) EventTypes() []string {
 	return []string{
 		eventschemas.TypeFeatureScheduled, eventschemas.TypeScheduleCleared,
 		eventschemas.TypeScheduleTickFired, eventschemas.TypeScheduleTickMissed,
 		eventschemas.TypeScheduleTickRunRequested,
 		eventschemas.TypeFeatureSaved, eventschemas.TypeFeatureDeleted,
+		eventschemas.TypeDepartmentDeleted,
 	}
 }
 
@@ -156,9 +161,18 @@ func (Schedules) Queue(b *pgx.Batch, ev Event) error {
 		b.Queue(`INSERT INTO features (feature_id, department_id, feature_name) VALUES ($1, $2, $3)
 			ON CONFLICT (feature_id) DO UPDATE SET department_id = $2, feature_name = $3`,
 			e.FeatureID, e.Definition.DepartmentID, e.Definition.FeatureName)
+		// A deleted feature is never saved again, so deleted can only have
+		// been set by its department's deletion.
+		b.Queue(`UPDATE features
+			SET deleted = EXISTS (SELECT 1 FROM gone_departments g WHERE g.department_id = $2)
+			WHERE feature_id = $1`, e.FeatureID, e.Definition.DepartmentID)
 	case *eventschemas.FeatureDeleted:
 		b.Queue(`INSERT INTO features (feature_id, department_id, feature_name, deleted) VALUES ($1, 0, '', true)
 			ON CONFLICT (feature_id) DO UPDATE SET deleted = true`, e.FeatureID)
+	case *eventschemas.DepartmentDeleted:
+		b.Queue(`INSERT INTO gone_departments (department_id) VALUES ($1) ON CONFLICT (department_id) DO NOTHING`,
+			e.DepartmentID)
+		b.Queue(`UPDATE features SET deleted = true WHERE department_id = $1`, e.DepartmentID)
 	default:
 		return fmt.Errorf("schedules: unexpected payload %T", ev.Payload)
 	}

@@ -60,7 +60,8 @@ func (a *api) fresh(ctx context.Context, models ...string) error {
 
 // feature returns the history of feature id when the caller may see it:
 // view_feature and membership of the feature's (last) department. A
-// deleted feature keeps its history. Any other feature is not found.
+// deleted feature keeps its history; a feature of a deleted department
+// does not, for any caller. Any other feature is not found.
 func (h *historyAPI) feature(c *fiber.Ctx) (projections.HistoryFeature, error) {
 	who := callerOf(c)
 	if err := who.Require(string(role.ViewFeature)); err != nil {
@@ -78,7 +79,7 @@ func (h *historyAPI) feature(c *fiber.Ctx) (projections.HistoryFeature, error) {
 	if err != nil {
 		return f, err
 	}
-	if !ok || !who.InDepartment(f.DepartmentID) {
+	if !ok || f.DepartmentGone || !who.InDepartment(f.DepartmentID) {
 		return f, domain.NotFound("feature", id)
 	}
 	return f, nil

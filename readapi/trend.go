@@ -53,7 +53,7 @@ func (h *eventAPI) featureTrend(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !ok || f.Deleted || !who.InDepartment(f.DepartmentID) {
+	if !ok || f.Deleted || f.DepartmentGone || !who.InDepartment(f.DepartmentID) {
 		return domain.NotFound("feature", id)
 	}
 	points, err := h.trend.Last(ctx, id, last)

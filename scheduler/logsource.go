@@ -18,7 +18,9 @@ const readPage = 500
 
 // LogSource is the Source that folds the schedule and tick events of the
 // whole log, and FeatureDeleted, after which a feature's schedule is
-// inactive. Its first Snapshot reads the log from the start; each later
+// inactive; it follows each feature's department (FeatureSaved) and
+// DepartmentDeleted too, and a schedule of a feature whose department is
+// deleted is not active either, as the schedules read model has it. Its first Snapshot reads the log from the start; each later
 // one reads only what was appended since. Because of that first read the
 // binary uses ModelSource; LogSource needs no projector, which is what the
 // scheduler's own tests use it for, and a test checks that both agree.
@@ -30,6 +32,8 @@ type LogSource struct {
 	pos         eventstore.Position
 	schedules   map[int64]*foldedSchedule
 	unrequested map[string]Claim
+	departments map[int64]int64 // feature id to department id
+	gone        map[int64]bool  // deleted departments
 }
 
 type foldedSchedule struct {
@@ -45,6 +49,8 @@ func NewLogSource(store eventstore.Store, reg *eventschemas.Registry) *LogSource
 		store: store, reg: reg,
 		schedules:   map[int64]*foldedSchedule{},
 		unrequested: map[string]Claim{},
+		departments: map[int64]int64{},
+		gone:        map[int64]bool{},
 	}
 }
 
@@ -72,14 +78,16 @@ func (s *LogSource) Snapshot(ctx context.Context) (Snapshot, error) {
 	}
 
 	var snap Snapshot
-	for _, f := range s.schedules {
-		if f.state.Active {
+	for id, f := range s.schedules {
+		if f.state.Active && !s.gone[s.departments[id]] {
 			snap.Schedules = append(snap.Schedules, Active{Schedule: f.state.Schedule, LastTick: f.lastTick})
 		}
 	}
 	slices.SortFunc(snap.Schedules, func(a, b Active) int { return cmp.Compare(a.FeatureID, b.FeatureID) })
 	for _, c := range s.unrequested {
-		snap.Unrequested = append(snap.Unrequested, c)
+		if !s.gone[s.departments[c.FeatureID]] {
+			snap.Unrequested = append(snap.Unrequested, c)
+		}
 	}
 	slices.SortFunc(snap.Unrequested, func(a, b Claim) int {
 		return cmp.Or(a.ClaimedAt.Compare(b.ClaimedAt), cmp.Compare(a.Stream, b.Stream))
@@ -91,7 +99,8 @@ func (s *LogSource) apply(ev eventstore.Event) error {
 	switch ev.Type {
 	case eventschemas.TypeFeatureScheduled, eventschemas.TypeScheduleCleared,
 		eventschemas.TypeScheduleTickFired, eventschemas.TypeScheduleTickMissed,
-		eventschemas.TypeScheduleTickRunRequested, eventschemas.TypeFeatureDeleted:
+		eventschemas.TypeScheduleTickRunRequested, eventschemas.TypeFeatureDeleted,
+		eventschemas.TypeFeatureSaved, eventschemas.TypeDepartmentDeleted:
 	default:
 		return nil
 	}
@@ -107,6 +116,10 @@ func (s *LogSource) apply(ev eventstore.Event) error {
 	case *eventschemas.FeatureDeleted:
 		// A deleted feature's schedule stays in its stream but fires no more.
 		s.schedule(e.FeatureID).state = schedule.State{}
+	case *eventschemas.FeatureSaved:
+		s.departments[e.FeatureID] = e.Definition.DepartmentID
+	case *eventschemas.DepartmentDeleted:
+		s.gone[e.DepartmentID] = true
 	case *eventschemas.ScheduleTickFired:
 		s.schedule(e.FeatureID).ticked(e.NominalUTC)
 		s.unrequested[ev.Stream] = Claim{

@@ -19,9 +19,9 @@ import (
 )
 
 // TestModelSourceAgreesWithLogSource appends schedules, ticks (fired,
-// missed, one without its run request) and a feature deletion, and checks
-// after each step that the read-model Source gives the snapshot that
-// folding the log gives.
+// missed, one without its run request), a feature deletion and the
+// deletion of a feature's department, and checks after each step that the
+// read-model Source gives the snapshot that folding the log gives.
 func TestModelSourceAgreesWithLogSource(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
@@ -116,6 +116,32 @@ func TestModelSourceAgreesWithLogSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	compare("feature 12 deleted", res.Position)
+
+	// Feature 13's department is deleted: its schedule and its claim leave
+	// both snapshots, and come back once it is saved into a live one.
+	save13 := func(version int, department int64) eventstore.Position {
+		t.Helper()
+		res, err := log.Append(ctx, "feature-13", eventstore.Any(), meta, &eventschemas.FeatureSaved{FeatureID: 13,
+			Version: version, Definition: eventschemas.FeatureDefinition{FeatureName: "Thirteen",
+				DepartmentID: department}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Position
+	}
+	save13(1, 5)
+	res, err = log.Append(ctx, "department-5", eventstore.Any(), meta, &eventschemas.DepartmentDeleted{DepartmentID: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare("department 5 of feature 13 deleted", res.Position)
+	if snap, err := fromModel.Snapshot(ctx); err != nil || len(snap.Schedules)+len(snap.Unrequested) != 0 {
+		t.Errorf("snapshot after department 5 was deleted = %+v, %v; want an empty one", snap, err)
+	}
+	compare("feature 13 saved into department 1", save13(2, 1))
+	if snap, err := fromModel.Snapshot(ctx); err != nil || len(snap.Schedules) != 1 || len(snap.Unrequested) != 1 {
+		t.Errorf("snapshot after feature 13 left department 5 = %+v, %v; want its schedule and claim", snap, err)
+	}
 
 	res, _, err = commands.SetSchedule(ctx, log, meta, schedule.Set{FeatureID: 13, Now: t0})
 	if err != nil {

@@ -1,0 +1,90 @@
+package readapi_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cometa-es/cometa/projections"
+	"github.com/cometa-es/cometa/readapi/apitest"
+)
+
+// TestDeletedDepartmentFeaturesGone deletes a department that holds a
+// scheduled feature with two versions: to the SUPERUSER, as to everyone,
+// the feature is then gone like a deleted one. Every read of it is 404,
+// every write is 404 and appends nothing, no list shows it, and its
+// schedule neither is listed nor is among those the scheduler fires.
+func TestDeletedDepartmentFeaturesGone(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	k := kit{t: t, f: f}
+	const name = "Orphaned with its department"
+	dept := f.Srv.Department(t, "Going away")
+	f.Vars["{dept}"] = strconv.FormatInt(dept, 10)
+	f.Vars["{feat}"] = newFeature(t, f, "admin", name, dept, stepJSON("Press Enter"))
+	feat, _ := strconv.ParseInt(f.Vars["{feat}"], 10, 64)
+	k.do(http.MethodPatch, "/backend/api/features/", "admin", map[string]any{"feature_id": feat,
+		"steps": map[string]any{"steps_content": []any{stepJSON("Press Enter"), stepJSON("Press TAB")}}}, 200, nil)
+	k.do(http.MethodPatch, "/backend/schedule/{feat}/", "admin", map[string]any{"schedule": "0 3 * * *"}, 200, nil)
+
+	lists := []string{"/backend/api/features/", "/api/features/", "/api/schedules/"}
+	for _, path := range lists {
+		if body := string(k.get(path, "admin", 200, nil).Body); !strings.Contains(body, name) {
+			t.Fatalf("GET %s before the deletion does not list the feature: %s", path, body)
+		}
+	}
+	if !atRoot(k, feat) {
+		t.Fatal("GET /backend/api/folders/ before the deletion does not show the feature at the root")
+	}
+	k.do(http.MethodDelete, "/backend/api/departments/{dept}/", "admin", nil, 200, nil)
+
+	for _, path := range []string{
+		"/backend/api/features/{feat}/", "/api/features/{feat}/",
+		"/backend/steps/{feat}/", "/backend/getJson/{feat}/",
+		"/backend/api/features/{feat}/history/", "/backend/api/features/{feat}/versions/1/",
+		"/backend/api/features/{feat}/diff/?from=1&to=2", "/backend/api/features/{feat}/trend/",
+		"/backend/api/features/{feat}/schedule/history/",
+	} {
+		k.get(path, "admin", http.StatusNotFound, nil)
+	}
+	k.refused(http.MethodPatch, "/api/features/", "admin",
+		map[string]any{"feature_id": feat, "feature_name": "Renamed"}, http.StatusNotFound)
+	k.refused(http.MethodPost, "/backend/steps/{feat}/patch/", "admin",
+		map[string]any{"steps": []any{stepJSON("Press Escape")}}, http.StatusNotFound)
+	k.refused(http.MethodPost, "/api/features/{feat}/restore/1/", "admin", nil, http.StatusNotFound)
+	k.refused(http.MethodPatch, "/backend/schedule/{feat}/", "admin",
+		map[string]any{"schedule": "0 4 * * *"}, http.StatusNotFound)
+	k.refused(http.MethodDelete, "/backend/api/features/{feat}/", "admin", nil, http.StatusNotFound)
+
+	for _, path := range lists {
+		if body := string(k.get(path, "admin", 200, nil).Body); strings.Contains(body, name) {
+			t.Errorf("GET %s after the deletion lists the feature: %s", path, body)
+		}
+	}
+	if atRoot(k, feat) {
+		t.Error("GET /backend/api/folders/ after the deletion shows the feature at the root")
+	}
+	active, err := projections.NewScheduleReader(f.Srv.Pool).Active(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range active {
+		if s.FeatureID == feat {
+			t.Errorf("the schedule of feature %d still fires: %+v", s.FeatureID, s)
+		}
+	}
+}
+
+// atRoot reports whether the SUPERUSER's folder tree shows feature id at
+// the root.
+func atRoot(k kit, id int64) bool {
+	k.t.Helper()
+	var tree struct {
+		Features []int64 `json:"features"`
+	}
+	k.get("/backend/api/folders/", "admin", 200, &tree)
+	return slices.Contains(tree.Features, id)
+}
