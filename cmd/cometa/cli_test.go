@@ -9,9 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/cometa-es/cometa/projections"
 )
 
 // runCLI runs the built binary with args and env (on top of the test's
@@ -80,8 +83,13 @@ func TestProjectionsCLI(t *testing.T) {
 	if !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[0], "LAG EVENTS") {
 		t.Errorf("status header %q", lines[0])
 	}
+	// Each model's line shows the Version of its code.
+	versions := map[string]string{}
+	for _, m := range projections.ReadModels() {
+		versions[m.Name()] = strconv.Itoa(m.Version())
+	}
 	for _, model := range []string{"accounts", "departments", "catalog"} {
-		if !matches(`(?m)^`+model+`\s+1\s+(live|catching_up)\s+\d+/\d+\s+0\s+`, out) {
+		if !matches(`(?m)^`+model+`\s+`+versions[model]+`\s+(live|catching_up)\s+\d+/\d+\s+0\s+`, out) {
 			t.Errorf("status has no caught-up line for %s:\n%s", model, out)
 		}
 	}
@@ -91,7 +99,7 @@ func TestProjectionsCLI(t *testing.T) {
 		t.Fatalf("rebuild: exit %d\n%s%s", code, out, errOut)
 	}
 	for _, model := range []string{"accounts", "departments", "catalog"} {
-		if !matches(`(?m)^`+model+`\tversion 1\t\d+ events\tchecksum [0-9a-f]{64}\t`, out) {
+		if !matches(`(?m)^`+model+`\tversion `+versions[model]+`\t\d+ events\tchecksum [0-9a-f]{64}\t`, out) {
 			t.Errorf("rebuild printed no checksum for %s:\n%s", model, out)
 		}
 	}
