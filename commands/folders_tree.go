@@ -35,14 +35,7 @@ func (f *Folders) loadTrees(ctx context.Context, departments ...int64) (treeClai
 		if err != nil {
 			return t, err
 		}
-		expected := eventstore.NoStream()
-		switch {
-		case len(history) > 0:
-			expected = eventstore.Exact(history[len(history)-1].Revision)
-		case exists:
-			expected = eventstore.StreamExists()
-		}
-		t.streams, t.expected = append(t.streams, stream), append(t.expected, expected)
+		t.streams, t.expected = append(t.streams, stream), append(t.expected, expectedAfter(history, exists))
 		for _, r := range history {
 			if c, ok := r.Payload.(*eventschemas.FolderMoveClaimed); ok {
 				t.moves[c.FolderID] = append(t.moves[c.FolderID], c)

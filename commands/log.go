@@ -167,16 +167,7 @@ func (l *Log) Execute(ctx context.Context, stream string, meta Meta, decide Deci
 			return res, false, nil
 		}
 
-		expected := eventstore.NoStream()
-		switch {
-		case len(history) > 0:
-			expected = eventstore.Exact(history[len(history)-1].Revision)
-		case exists:
-			// A stream that exists but reads empty (truncated in
-			// EventStoreDB, say) can only be appended to as it is.
-			expected = eventstore.StreamExists()
-		}
-		res, err = l.Append(ctx, stream, expected, meta, payloads...)
+		res, err = l.Append(ctx, stream, expectedAfter(history, exists), meta, payloads...)
 		if err == nil {
 			return res, true, nil
 		}
@@ -187,4 +178,18 @@ func (l *Log) Execute(ctx context.Context, stream string, meta Meta, decide Deci
 			return res, false, fmt.Errorf("retry on stream %q: %w", stream, perr)
 		}
 	}
+}
+
+// expectedAfter is the expected revision of an append decided on history,
+// a stream's events as Load returned them with exists.
+func expectedAfter(history []Recorded, exists bool) eventstore.ExpectedRevision {
+	switch {
+	case len(history) > 0:
+		return eventstore.Exact(history[len(history)-1].Revision)
+	case exists:
+		// A stream that exists but reads empty (truncated in
+		// EventStoreDB, say) can only be appended to as it is.
+		return eventstore.StreamExists()
+	}
+	return eventstore.NoStream()
 }

@@ -49,14 +49,7 @@ func Prepare(ctx context.Context, d Deps, seed Seed) error {
 	// The catalogue must be current before it is asked whether the
 	// browser is in it, and built at all: on an empty log (a first start
 	// without a bootstrap token) waiting for the head waits for nothing.
-	if err := d.Projections.WaitBuilt(ctx, "catalog"); err != nil {
-		return fmt.Errorf("seed browser: %w", err)
-	}
-	head, _, err := d.Log.Store().Head(ctx)
-	if err != nil {
-		return fmt.Errorf("seed browser: %w", err)
-	}
-	if err := d.Projections.WaitFor(ctx, head, "catalog"); err != nil {
+	if err := waitCurrent(ctx, d, "catalog"); err != nil {
 		return fmt.Errorf("seed browser: %w", err)
 	}
 	var present bool
@@ -87,14 +80,7 @@ func recoverAccess(ctx context.Context, d Deps, token string) error {
 	if token == "" {
 		return nil
 	}
-	if err := d.Projections.WaitBuilt(ctx, "accounts"); err != nil {
-		return fmt.Errorf("recover access: %w", err)
-	}
-	head, _, err := d.Log.Store().Head(ctx)
-	if err != nil {
-		return fmt.Errorf("recover access: %w", err)
-	}
-	if err := d.Projections.WaitFor(ctx, head, "accounts"); err != nil {
+	if err := waitCurrent(ctx, d, "accounts"); err != nil {
 		return fmt.Errorf("recover access: %w", err)
 	}
 	rows, err := d.Pool.Query(ctx, `SELECT account_id FROM rm_accounts.accounts
@@ -115,4 +101,17 @@ func recoverAccess(ctx context.Context, d Deps, token string) error {
 	}
 	d.Logger.InfoContext(ctx, "bootstrap token restored SUPERUSER access", "account_id", id)
 	return nil
+}
+
+// waitCurrent waits until read model name is built and shows the whole log
+// as it is now.
+func waitCurrent(ctx context.Context, d Deps, name string) error {
+	if err := d.Projections.WaitBuilt(ctx, name); err != nil {
+		return err
+	}
+	head, _, err := d.Log.Store().Head(ctx)
+	if err != nil {
+		return err
+	}
+	return d.Projections.WaitFor(ctx, head, name)
 }
