@@ -122,24 +122,42 @@ type Browser struct {
 	closeErr  error
 }
 
+// launchAttempts bounds the starts of one Launch. Chromium now and then
+// dies before it prints its debug URL when the machine is busy (a crashpad
+// dump, no error of ours); each start is a new process with a new folder.
+const launchAttempts = 3
+
 // Launch starts a local Chromium and connects to it. ctx bounds the start
-// only; the browser lives until Close.
+// only; the browser lives until Close. A process that exits before it
+// gives its debug URL is started again, up to launchAttempts times in all.
 func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	opts = opts.withDefaults()
 	if _, err := os.Stat(opts.Bin); err != nil {
 		return nil, fmt.Errorf("launch %q: %w: %w", opts.Bin, ErrStart, err)
 	}
+	for attempt := 1; ; attempt++ {
+		b, died, err := launchOnce(ctx, opts)
+		if err == nil || !died || attempt == launchAttempts || ctx.Err() != nil {
+			return b, err
+		}
+		opts.Logger.WarnContext(ctx, "browser died while starting; starting it again", "attempt", attempt, "err", err)
+	}
+}
+
+// launchOnce is one start of Launch. died reports that the launcher got no
+// debug URL from the process, the one failure worth another start.
+func launchOnce(ctx context.Context, opts Options) (_ *Browser, died bool, _ error) {
 	if n := sweepStale(opts.TempDir, time.Now()); n > 0 {
 		opts.Logger.InfoContext(ctx, "removed folders of browsers whose process died", "count", n)
 	}
 	dir, err := os.MkdirTemp(opts.TempDir, dirPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("launch %q: create temp folder: %w", opts.Bin, err)
+		return nil, false, fmt.Errorf("launch %q: create temp folder: %w", opts.Bin, err)
 	}
 	tmp, err := chromiumTemp(dir)
 	if err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("launch %q: create temp folder: %w", opts.Bin, err)
+		return nil, false, fmt.Errorf("launch %q: create temp folder: %w", opts.Bin, err)
 	}
 
 	l := launcher.New().
@@ -186,21 +204,21 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	if err != nil {
 		_ = b.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("launch %q: %w: %w", opts.Bin, ErrStart, err)
+		return nil, true, fmt.Errorf("launch %q: %w: %w", opts.Bin, ErrStart, err)
 	}
 
 	rb, ws, err := dial(ctx, url)
 	if err != nil {
 		_ = b.Close(context.WithoutCancel(ctx))
-		return nil, err
+		return nil, false, err
 	}
 	b.rod, b.ws, b.url = rb, ws, url
 	if b.stopGuard, err = guardFiles(ctx, rb); err != nil {
 		_ = b.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("launch %q: %w: %w", opts.Bin, ErrStart, err)
+		return nil, false, fmt.Errorf("launch %q: %w: %w", opts.Bin, ErrStart, err)
 	}
 	b.log.DebugContext(ctx, "browser started", "pid", b.pid, "dir", dir)
-	return b, nil
+	return b, false, nil
 }
 
 // Connect attaches to a remote browser by its CDP websocket URL

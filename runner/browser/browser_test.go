@@ -292,20 +292,25 @@ func TestLaunchSweepsStaleFolders(t *testing.T) {
 }
 
 // rawChromium starts a Chromium outside this package, as a remote browser
-// runs, and returns its CDP websocket URL.
+// runs, and returns its CDP websocket URL. Like Launch, it starts again a
+// Chromium that dies before it gives its URL.
 func rawChromium(t *testing.T) string {
 	t.Helper()
-	l := launcher.New().Bin(browser.DefaultBin).Headless(true).NoSandbox(true).Leakless(false).
-		UserDataDir(t.TempDir()).Set("host-resolver-rules", browser.LoopbackOnly)
-	url, err := l.Context(testContext(t)).Launch()
-	if err != nil {
-		t.Fatalf("start chromium: %v", err)
+	var err error
+	for range 3 {
+		l := launcher.New().Bin(browser.DefaultBin).Headless(true).NoSandbox(true).Leakless(false).
+			UserDataDir(t.TempDir()).Set("host-resolver-rules", browser.LoopbackOnly)
+		t.Cleanup(func() {
+			l.Kill()
+			l.Cleanup()
+		})
+		var url string
+		if url, err = l.Context(testContext(t)).Launch(); err == nil {
+			return url
+		}
 	}
-	t.Cleanup(func() {
-		l.Kill()
-		l.Cleanup()
-	})
-	return url
+	t.Fatalf("start chromium: %v", err)
+	return ""
 }
 
 // No page of a browser, local or remote, gets file: content, whoever asks
@@ -355,5 +360,60 @@ func TestFileURLsRefused(t *testing.T) {
 		}
 		// The browser still opens http pages.
 		openPage(t, b, servePage(t))
+	}
+}
+
+// A Chromium that dies before it gives its debug URL is started again: the
+// first start of this wrapper exits at once, the second one is the real
+// browser. Nothing of the failed start is left behind.
+func TestLaunchAgainAfterEarlyExit(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "chromium-once-broken")
+	mark := bin + ".started"
+	script := fmt.Sprintf("#!/bin/sh\nif [ ! -e %q ]; then : > %q; echo 'crashed at start' >&2; exit 1; fi\nexec %s \"$@\"\n",
+		mark, mark, browser.DefaultBin)
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	b, err := browser.Launch(testContext(t), browser.Options{Bin: bin, TempDir: dir})
+	if err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	if _, err := os.Stat(mark); err != nil {
+		t.Fatalf("the failing first start did not run: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || filepath.Join(dir, entries[0].Name()) != b.Dir() {
+		t.Errorf("temp dir holds %v, want only the running browser's folder %s", entries, b.Dir())
+	}
+	if err := b.Close(testContext(t)); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	assertGone(t, b.PGID(), b.Dir(), dir)
+}
+
+// A binary that never starts a browser is given up on after a bounded
+// number of starts.
+func TestLaunchGivesUpOnBrokenBinary(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "chromium-broken")
+	count := bin + ".count"
+	script := fmt.Sprintf("#!/bin/sh\necho x >> %q\nexit 1\n", count)
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	_, err := browser.Launch(testContext(t), browser.Options{Bin: bin, TempDir: dir})
+	if !errors.Is(err, browser.ErrStart) {
+		t.Fatalf("err = %v, want ErrStart", err)
+	}
+	data, _ := os.ReadFile(count)
+	if n := strings.Count(string(data), "x"); n != 3 {
+		t.Errorf("binary started %d times, want 3", n)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		t.Errorf("left behind in temp dir: %s", e.Name())
 	}
 }
