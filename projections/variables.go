@@ -184,6 +184,8 @@ type VariableFilter struct {
 	All         bool
 	// EnvironmentName restricts the list to the environment of that name.
 	EnvironmentName string
+	// EnvironmentID restricts the list to the environment of that id.
+	EnvironmentID int64
 	// ID restricts the list to one variable.
 	ID int64
 }
@@ -210,7 +212,8 @@ func (r *VariableReader) List(ctx context.Context, f VariableFilter) ([]Variable
 		LEFT JOIN rm_variables.features fe ON fe.feature_id = v.feature_id AND v.feature_id <> 0
 		WHERE NOT v.deleted AND ($2 OR v.department_id = ANY($1))
 			AND ($3 = '' OR e.name = $3) AND ($4 = 0 OR v.variable_id = $4)
-		ORDER BY v.variable_id`, f.Departments, f.All, f.EnvironmentName, f.ID)
+			AND ($5 = 0 OR v.environment_id = $5)
+		ORDER BY v.variable_id`, f.Departments, f.All, f.EnvironmentName, f.ID, f.EnvironmentID)
 	if err != nil {
 		return nil, fmt.Errorf("list variables: %w", err)
 	}

@@ -48,12 +48,13 @@ func refuseRecorded(what string) fiber.Handler {
 	}
 }
 
-// featureQuery is the ?feature_id=&archived= of the list endpoints.
+// featureQuery is the ?feature_id=&archived= of the list endpoints. Page
+// and size are only named here: readPage checks them, with their limits.
 type featureQuery struct {
-	FeatureID int64 `json:"feature_id"`
-	Archived  bool  `json:"archived"`
-	Page      int   `json:"page"`
-	Size      int   `json:"size"`
+	FeatureID int64  `json:"feature_id"`
+	Archived  bool   `json:"archived"`
+	Page      string `json:"page"`
+	Size      string `json:"size"`
 }
 
 func readFeatureQuery(c *fiber.Ctx) (featureQuery, error) {

@@ -3,6 +3,7 @@ package readapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -181,8 +182,13 @@ func setFromText(f reflect.Value, raw string) error {
 	case reflect.String:
 		f.SetString(raw)
 	case reflect.Int, reflect.Int32, reflect.Int64:
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil {
+		n, err := strconv.ParseInt(raw, 10, f.Type().Bits())
+		switch {
+		case errors.Is(err, strconv.ErrRange) && strings.HasPrefix(raw, "-"):
+			return fmt.Errorf("%s is too small: the minimum is %d", raw, int64(-1)<<(f.Type().Bits()-1))
+		case errors.Is(err, strconv.ErrRange):
+			return fmt.Errorf("%s is too large: the maximum is %d", raw, int64(^uint64(0)>>(65-f.Type().Bits())))
+		case err != nil:
 			return fmt.Errorf("expected integer, got %q", raw)
 		}
 		f.SetInt(n)

@@ -42,20 +42,44 @@ func (a *api) variableRoutes(r *routes) {
 // caller's departments) and the seed's GET
 // /backend/api/variables/<environment_name>/ (those of one environment):
 // a bare array.
+//
+// ?environment_id= narrows either list to the environment of that id,
+// which must exist.
 func (h *variableAPI) list(c *fiber.Ctx) error {
 	who := callerOf(c)
-	env := strings.Clone(c.Params("environment_name"))
-	if env != "" {
-		var err error
-		if env, err = url.PathUnescape(env); err != nil {
+	var q struct {
+		EnvironmentID *int64 `json:"environment_id"`
+	}
+	if err := decodeQuery(c, &q, false); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	filter := projections.VariableFilter{Departments: who.Departments, All: who.SeesAllDepartments()}
+	if c.Params("environment_name") != "" {
+		env, err := url.PathUnescape(strings.Clone(c.Params("environment_name")))
+		if err != nil {
 			return domain.Invalid("environment_name", "%v", err)
 		}
-		if err := h.unambiguous(c.UserContext(), env); err != nil {
+		if strings.TrimSpace(env) == "" {
+			return domain.Invalid("environment_name", "must not be empty")
+		}
+		if err := h.unambiguous(ctx, env); err != nil {
 			return err
 		}
+		filter.EnvironmentName = env
 	}
-	list, err := h.reader.List(c.UserContext(), projections.VariableFilter{Departments: who.Departments,
-		All: who.SeesAllDepartments(), EnvironmentName: env})
+	if q.EnvironmentID != nil {
+		if *q.EnvironmentID <= 0 {
+			return domain.Invalid("environment_id", "must be a positive integer, got %d", *q.EnvironmentID)
+		}
+		if _, envKnown, _, err := h.reader.ScopeKnown(ctx, 0, *q.EnvironmentID, 0); err != nil {
+			return err
+		} else if !envKnown {
+			return domain.NotFound("environment", *q.EnvironmentID)
+		}
+		filter.EnvironmentID = *q.EnvironmentID
+	}
+	list, err := h.reader.List(ctx, filter)
 	if err != nil {
 		return err
 	}
@@ -65,13 +89,17 @@ func (h *variableAPI) list(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
-// unambiguous refuses an environment name of the list's path that several
-// environments have: their variables mixed in one array could not be told
-// apart, since each shows only its environment's name.
+// unambiguous refuses an environment name of the list's path that no
+// environment has (a 404), or that several have: their variables mixed in
+// one array could not be told apart, since each shows only its
+// environment's name.
 func (h *variableAPI) unambiguous(ctx context.Context, env string) error {
 	ids, err := h.reader.EnvironmentsByName(ctx, env)
 	if err != nil {
 		return err
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("environment %q: %w", env, domain.ErrNotFound)
 	}
 	if len(ids) > 1 {
 		return domain.Invalid("environment_name",

@@ -68,8 +68,8 @@ func variableCases() []apitest.Case {
 				field("0.encrypted", "true"), wantCiphertext("0.variable_value"), field("1.variable_value", "https://a.example"),
 				field("0.environment_name", "Default"), field("0.based", "environment"))},
 			OtherDepartment: &apitest.Try{As: "devopsB", Status: 200, Check: listsExactly("", "id", "{varB}")},
-			BadBody: &apitest.Try{As: "devops", Path: "/backend/api/variables/No%20such%20env/", Status: 200,
-				Check: listsExactly("", "id")},
+			BadBody: &apitest.Try{As: "devops", Path: "/backend/api/variables/No%20such%20env/", Status: 404,
+				Check: says(`environment "No such env"`)},
 			NA: "forbidden: Cometa's variable list needs no permission"},
 		{Method: get, Path: "/backend/api/variables/",
 			OK:              &apitest.Try{As: "devops", Status: 200, Check: listsExactly("", "id", "{varPassword}", "{varHost}")},
@@ -261,6 +261,27 @@ func TestVariableBatchAmbiguousEnvironment(t *testing.T) {
 	r = f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Srv.AdminToken,
 		`{"environment_id": `+ids[1]+`, "department_id": `+f.Vars["{deptA}"]+`, `+items+`}`).Want(t, 201)
 	field("data.0.environment", ids[1])(t, f, r)
+	f.Vars["{inSecond}"] = lookup(t, r, "data.0.id")
+
+	// ?environment_id= tells the two apart where the name cannot.
+	r = f.Srv.Do(t, http.MethodGet, "/backend/api/variables/?environment_id="+ids[1], f.Srv.AdminToken, nil).Want(t, 200)
+	listsExactly("", "id", "{inSecond}")(t, f, r)
+	r = f.Srv.Do(t, http.MethodGet, "/backend/api/variables/?environment_id="+ids[0], f.Srv.AdminToken, nil).Want(t, 200)
+	listsExactly("", "id")(t, f, r)
+	for _, tc := range []struct {
+		path   string
+		status int
+		says   string
+	}{
+		{"/backend/api/variables/?environment_id=4040", 404, "environment 4040"},
+		{"/backend/api/variables/?environment_id=0", 400, "environment_id: must be a positive integer"},
+		{"/backend/api/variables/?environment_id=x", 400, `environment_id: expected integer, got "x"`},
+		{"/backend/api/variables/No%20such%20env/", 404, `environment "No such env"`},
+		{"/backend/api/variables/%20/", 400, "environment_name: must not be empty"},
+	} {
+		r := f.Srv.Do(t, http.MethodGet, tc.path, f.Srv.AdminToken, nil).Want(t, tc.status)
+		says(tc.says)(t, f, r)
+	}
 }
 
 // TestVariableBatchConcurrent sends 8 batches setting one new name at
