@@ -240,6 +240,19 @@ func (a *api) renameEnvironment(c *fiber.Ctx) error {
 	if err != nil {
 		return domain.Invalid("environment_name", "not a valid path segment")
 	}
+	// The new name is the path's. A body may come along (a client sending
+	// the object back); one that names another name is refused rather
+	// than silently overruled.
+	var body struct {
+		EnvironmentName *string `json:"environment_name"`
+	}
+	if err := decodeBody(c, &body, decodeOptions{optional: true}); err != nil {
+		return err
+	}
+	if body.EnvironmentName != nil && *body.EnvironmentName != name {
+		return domain.Invalid("environment_name",
+			"the body says %q but the path says %q: the new name is the last path segment", *body.EnvironmentName, name)
+	}
 	res, _, err := commands.ChangeEnvironment(c.UserContext(), a.Log, a.meta(c), id,
 		catalog.RenameEnvironment{Actor: who.Actor, EnvironmentID: id, Name: name})
 	return a.catalogAnswer(c, res.Position, err)

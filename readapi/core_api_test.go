@@ -79,6 +79,29 @@ func TestCoreEndpoints(t *testing.T) {
 	apitest.RunCases(t, f, serverCases())
 }
 
+// PATCH /api/environments/<id>/<name>/ takes the new name from its path; a
+// body that names another one is refused and changes nothing, one that
+// agrees, or names nothing, is accepted.
+func TestRenameEnvironmentBody(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	f := apitest.NewFixture(t, srv)
+	created("{env}", "/api/environments/", "environment_id", map[string]any{"environment_name": "temp"})(t, f)
+	srv.Unchanged(t, "a body naming another name", func() {
+		r := srv.Do(t, patch, f.Expand("/backend/api/environments/{env}/qa/"), srv.AdminToken,
+			map[string]any{"environment_name": "staging"}).Want(t, 400)
+		wantError(`environment_name: the body says "staging" but the path says "qa"`)(t, f, r)
+	})
+	srv.Unchanged(t, "a body that is not an object", func() {
+		srv.Do(t, patch, f.Expand("/backend/api/environments/{env}/qa/"), srv.AdminToken, `[1]`).Want(t, 400)
+	})
+	srv.Do(t, patch, f.Expand("/backend/api/environments/{env}/qa/"), srv.AdminToken,
+		map[string]any{"environment_name": "qa", "environment_id": 1}).Want(t, 200)
+	wantListed("/backend/api/environments/", `"environment_name":"qa"`)(t, f, nil)
+	srv.Do(t, patch, f.Expand("/backend/api/environments/{env}/prod/"), srv.AdminToken, nil).Want(t, 200)
+	wantListed("/backend/api/environments/", `"environment_name":"prod"`)(t, f, nil)
+}
+
 func accountCases(f *apitest.Fixture) []apitest.Case {
 	unique := func(name string) string { return fmt.Sprintf(`%s-%d@example.test`, name, len(f.Vars)) }
 	return []apitest.Case{
