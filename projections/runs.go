@@ -56,8 +56,9 @@ var (
 func (*Runs) Name() string { return "runs" }
 
 // Version returns the version of the tables and Apply logic. Version 2:
-// a result's browser object shows the version that ran.
-func (*Runs) Version() int { return 2 }
+// a result's browser object shows the version that ran. Version 3: the
+// features of a deleted department are deleted.
+func (*Runs) Version() int { return 3 }
 
 // DDL creates the tables.
 func (*Runs) DDL() string {
@@ -194,7 +195,7 @@ func (*Runs) EventTypes() []string {
 		eventschemas.TypeResultFinished, eventschemas.TypeResultArchived, eventschemas.TypeResultRemoved,
 		eventschemas.TypeStepStatusChanged, eventschemas.TypeResultStatusChanged,
 		eventschemas.TypeScreenshotRemoved,
-		eventschemas.TypeFeatureSaved, eventschemas.TypeFeatureDeleted,
+		eventschemas.TypeFeatureSaved, eventschemas.TypeFeatureDeleted, eventschemas.TypeDepartmentDeleted,
 	}
 }
 
@@ -271,6 +272,10 @@ func (m *Runs) Queue(b *pgx.Batch, ev Event) error {
 			e.FeatureID, e.Definition.FeatureName, e.Definition.DepartmentID)
 	case *eventschemas.FeatureDeleted:
 		b.Queue(`UPDATE features SET deleted = true WHERE feature_id = $1`, e.FeatureID)
+	case *eventschemas.DepartmentDeleted:
+		// The department's features are gone with it, as in the features
+		// model; their results stay, visible by their own department.
+		b.Queue(`UPDATE features SET deleted = true WHERE department_id = $1`, e.DepartmentID)
 	default:
 		return fmt.Errorf("unexpected payload %T", ev.Payload)
 	}

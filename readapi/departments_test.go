@@ -30,11 +30,19 @@ func TestDeletedDepartmentFeaturesGone(t *testing.T) {
 		"steps": map[string]any{"steps_content": []any{stepJSON("Press Enter"), stepJSON("Press TAB")}}}, 200, nil)
 	k.do(http.MethodPatch, "/backend/schedule/{feat}/", "admin", map[string]any{"schedule": "0 3 * * *"}, 200, nil)
 
-	lists := []string{"/backend/api/features/", "/api/features/", "/api/schedules/"}
+	k.do(http.MethodPost, "/backend/api/variables/", "admin", map[string]any{"department": dept, "environment": 1,
+		"feature": feat, "variable_name": "orphan_var", "variable_value": "v", "based": "feature"}, 201, nil)
+
+	lists := []string{"/backend/api/features/", "/api/features/", "/api/schedules/", "/backend/api/variables/"}
 	for _, path := range lists {
 		if body := string(k.get(path, "admin", 200, nil).Body); !strings.Contains(body, name) {
 			t.Fatalf("GET %s before the deletion does not list the feature: %s", path, body)
 		}
+	}
+	runLists := []string{"/backend/api/feature_results/?feature_id={feat}", "/api/feature_results/{feat}/",
+		"/backend/api/feature_results_by_featureid/?feature_id={feat}"}
+	for _, path := range runLists {
+		k.get(path, "admin", 200, nil)
 	}
 	if !atRoot(k, feat) {
 		t.Fatal("GET /backend/api/folders/ before the deletion does not show the feature at the root")
@@ -50,6 +58,9 @@ func TestDeletedDepartmentFeaturesGone(t *testing.T) {
 	} {
 		k.get(path, "admin", http.StatusNotFound, nil)
 	}
+	for _, path := range runLists {
+		k.get(path, "admin", http.StatusNotFound, nil)
+	}
 	k.refused(http.MethodPatch, "/api/features/", "admin",
 		map[string]any{"feature_id": feat, "feature_name": "Renamed"}, http.StatusNotFound)
 	k.refused(http.MethodPost, "/backend/steps/{feat}/patch/", "admin",
@@ -58,6 +69,11 @@ func TestDeletedDepartmentFeaturesGone(t *testing.T) {
 	k.refused(http.MethodPatch, "/backend/schedule/{feat}/", "admin",
 		map[string]any{"schedule": "0 4 * * *"}, http.StatusNotFound)
 	k.refused(http.MethodDelete, "/backend/api/features/{feat}/", "admin", nil, http.StatusNotFound)
+	k.refused(http.MethodPost, "/backend/api/features/", "admin", map[string]any{"feature_name": "Newcomer",
+		"app_id": 1, "environment_id": 1, "department_id": dept, "steps": map[string]any{"steps_content": []any{}}},
+		http.StatusBadRequest)
+	k.refused(http.MethodPost, "/backend/api/variables/", "admin", map[string]any{"department": dept, "environment": 1,
+		"variable_name": "late_var", "variable_value": "v"}, http.StatusBadRequest)
 
 	for _, path := range lists {
 		if body := string(k.get(path, "admin", 200, nil).Body); strings.Contains(body, name) {
