@@ -13,6 +13,7 @@ const (
 	TypeScheduleTickFired        = "ScheduleTickFired"
 	TypeScheduleTickMissed       = "ScheduleTickMissed"
 	TypeScheduleTickRunRequested = "ScheduleTickRunRequested"
+	TypeScheduleTickRunRefused   = "ScheduleTickRunRefused"
 )
 
 // scheduleSchemas lists the schemas of the schedule events.
@@ -23,6 +24,7 @@ func scheduleSchemas() []Schema {
 		v1[ScheduleTickFired](),
 		v1[ScheduleTickMissed](),
 		v1[ScheduleTickRunRequested](),
+		v1[ScheduleTickRunRefused](),
 	}
 }
 
@@ -108,3 +110,22 @@ type ScheduleTickRunRequested struct {
 
 // EventType returns TypeScheduleTickRunRequested.
 func (*ScheduleTickRunRequested) EventType() string { return TypeScheduleTickRunRequested }
+
+// ScheduleTickRunRefused follows ScheduleTickFired in the tick's stream, in
+// place of ScheduleTickRunRequested, when the run commands refused the run
+// for good: the feature was deleted or has no steps, its department was
+// deleted, the owner was deleted or may no longer run it. No scheduler asks
+// for the tick's run again. Category is the refusal's kind as
+// domain.Category names it ("not_found", "forbidden" or "invalid") and
+// Reason the refusal's message.
+type ScheduleTickRunRefused struct {
+	FeatureID     int64     `json:"feature_id"`
+	Tick          string    `json:"tick"`
+	CorrelationID string    `json:"correlation_id"`
+	Category      string    `json:"category"`
+	Reason        string    `json:"reason"`
+	At            time.Time `json:"at"`
+}
+
+// EventType returns TypeScheduleTickRunRefused.
+func (*ScheduleTickRunRefused) EventType() string { return TypeScheduleTickRunRefused }

@@ -24,6 +24,9 @@ func scheduleSamples() []eventschemas.Payload {
 		&eventschemas.ScheduleTickMissed{TickTime: tick, DetectedAt: at},
 		&eventschemas.ScheduleTickRunRequested{FeatureID: 12, Tick: "20260329T010000Z", RunID: 40,
 			CorrelationID: "tick-12-20260329T010000Z", At: at},
+		&eventschemas.ScheduleTickRunRefused{FeatureID: 12, Tick: "20260329T010000Z",
+			CorrelationID: "tick-12-20260329T010000Z", Category: "forbidden",
+			Reason: "account 2 may not run feature 12: Missing permission 'run_feature'.", At: at},
 	}
 }
 

@@ -95,6 +95,8 @@ func scopeOf(ev Event) scopeRule {
 		return scopeRule{inherit: streamOf("feature", e.FeatureID)}
 	case *eventschemas.ScheduleTickRunRequested:
 		return scopeRule{inherit: streamOf("feature", e.FeatureID)}
+	case *eventschemas.ScheduleTickRunRefused:
+		return scopeRule{inherit: streamOf("feature", e.FeatureID)}
 
 	case *eventschemas.RunRequested:
 		deps := []int64{e.DepartmentID}

@@ -21,9 +21,11 @@ import (
 //	           ScheduleCleared ("cleared"), by schedule stream revision
 //	ticks     (stream, feature_id, tick, outcome, nominal_local,
 //	           nominal_utc, shifted, expression, zone, owner_id, catch_up,
-//	           event_id, recorded_at, actor, run_id, run_requested_at): one
-//	           row per tick stream, "fired" or "missed" as its first event
-//	           says; run_id is set by ScheduleTickRunRequested
+//	           event_id, recorded_at, actor, run_id, run_requested_at,
+//	           refusal, refusal_category, refused_at): one row per tick
+//	           stream, "fired" or "missed" as its first event says; run_id
+//	           is set by ScheduleTickRunRequested, the refusal columns by
+//	           ScheduleTickRunRefused
 //	features  (feature_id, department_id, feature_name, deleted): the
 //	           model's own copy of what department scoping and a deleted
 //	           feature need; a feature of a deleted department counts as
@@ -48,8 +50,8 @@ func NewSchedules() Schedules { return Schedules{} }
 // Name returns "schedules".
 func (Schedules) Name() string { return "schedules" }
 
-// Version is the version of the tables below.
-func (Schedules) Version() int { return 2 }
+// Version is the version of the tables below. Version 3: refused runs.
+func (Schedules) Version() int { return 3 }
 
 // DDL creates the tables.
 func (Schedules) DDL() string {
@@ -95,10 +97,14 @@ CREATE TABLE ticks (
 	recorded_at timestamptz NOT NULL,
 	actor text NOT NULL,
 	run_id bigint,
-	run_requested_at timestamptz
+	run_requested_at timestamptz,
+	refusal text,
+	refusal_category text,
+	refused_at timestamptz
 );
 CREATE INDEX ticks_feature ON ticks (feature_id, nominal_utc DESC);
-CREATE INDEX ticks_unrequested ON ticks (recorded_at) WHERE outcome = 'fired' AND run_id IS NULL;
+CREATE INDEX ticks_unrequested ON ticks (recorded_at)
+	WHERE outcome = 'fired' AND run_id IS NULL AND refusal IS NULL;
 CREATE TABLE features (
 	feature_id bigint PRIMARY KEY,
 	department_id bigint NOT NULL,
@@ -114,7 +120,7 @@ func (Schedules) EventTypes() []string {
 	return []string{
 		eventschemas.TypeFeatureScheduled, eventschemas.TypeScheduleCleared,
 		eventschemas.TypeScheduleTickFired, eventschemas.TypeScheduleTickMissed,
-		eventschemas.TypeScheduleTickRunRequested,
+		eventschemas.TypeScheduleTickRunRequested, eventschemas.TypeScheduleTickRunRefused,
 		eventschemas.TypeFeatureSaved, eventschemas.TypeFeatureDeleted,
 		eventschemas.TypeDepartmentDeleted,
 	}
@@ -155,8 +161,13 @@ func (Schedules) Queue(b *pgx.Batch, ev Event) error {
 	case *eventschemas.ScheduleTickRunRequested:
 		// Only the first record of a tick counts (there is one: it is
 		// appended at revision 1 of the tick stream).
-		b.Queue(`UPDATE ticks SET run_id = $2, run_requested_at = $3 WHERE stream = $1 AND run_id IS NULL`,
-			ev.Stream, e.RunID, e.At)
+		b.Queue(`UPDATE ticks SET run_id = $2, run_requested_at = $3
+			WHERE stream = $1 AND run_id IS NULL AND refusal IS NULL`, ev.Stream, e.RunID, e.At)
+	case *eventschemas.ScheduleTickRunRefused:
+		// Like a request, a refusal is appended at revision 1: one of the
+		// two, once.
+		b.Queue(`UPDATE ticks SET refusal = $2, refusal_category = $3, refused_at = $4
+			WHERE stream = $1 AND run_id IS NULL AND refusal IS NULL`, ev.Stream, e.Reason, e.Category, e.At)
 	case *eventschemas.FeatureSaved:
 		b.Queue(`INSERT INTO features (feature_id, department_id, feature_name) VALUES ($1, $2, $3)
 			ON CONFLICT (feature_id) DO UPDATE SET department_id = $2, feature_name = $3`,

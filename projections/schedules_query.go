@@ -58,6 +58,12 @@ type TickView struct {
 	// is recorded (and for missed ticks).
 	RunID          *int64     `json:"run_id"`
 	RunRequestedAt *time.Time `json:"run_requested_at"`
+	// RunRefused is why the run commands refused the run of a fired tick
+	// (nil when they did not, and for missed ticks); RunRefusedCategory
+	// is its kind ("not_found", "forbidden" or "invalid").
+	RunRefused         *string    `json:"run_refused"`
+	RunRefusedCategory *string    `json:"run_refused_category"`
+	RunRefusedAt       *time.Time `json:"run_refused_at"`
 }
 
 // ChangeView is one change of a feature's schedule: "set" (with the new
@@ -202,7 +208,8 @@ type TickQuery struct {
 // Ticks returns the ticks of feature id's schedule, newest first.
 func (r *ScheduleReader) Ticks(ctx context.Context, featureID int64, q TickQuery) ([]TickView, error) {
 	rows, err := r.pool.Query(ctx, `SELECT stream, tick, outcome, nominal_utc, nominal_local, shifted,
-			expression, zone, catch_up, recorded_at, actor, run_id, run_requested_at
+			expression, zone, catch_up, recorded_at, actor, run_id, run_requested_at,
+			refusal, refusal_category, refused_at
 		FROM rm_schedules.ticks
 		WHERE feature_id = $1 AND ($2::timestamptz IS NULL OR nominal_utc < $2)
 		ORDER BY nominal_utc DESC LIMIT $3`, featureID, nullIfZero(q.Before), q.Limit)
@@ -211,12 +218,14 @@ func (r *ScheduleReader) Ticks(ctx context.Context, featureID int64, q TickQuery
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (TickView, error) {
 		var (
-			v         TickView
-			requested *time.Time
+			v                  TickView
+			requested, refused *time.Time
 		)
 		err := row.Scan(&v.Stream, &v.Tick, &v.Outcome, &v.NominalUTC, &v.NominalLocal, &v.Shifted,
-			&v.Expression, &v.Zone, &v.CatchUp, &v.RecordedAt, &v.Actor, &v.RunID, &requested)
+			&v.Expression, &v.Zone, &v.CatchUp, &v.RecordedAt, &v.Actor, &v.RunID, &requested,
+			&v.RunRefused, &v.RunRefusedCategory, &refused)
 		v.NominalUTC, v.RecordedAt, v.RunRequestedAt = v.NominalUTC.UTC(), v.RecordedAt.UTC(), utcOrNil(requested)
+		v.RunRefusedAt = utcOrNil(refused)
 		return v, err
 	})
 	if err != nil {
@@ -297,13 +306,13 @@ func (r *ScheduleReader) Active(ctx context.Context) ([]ActiveSchedule, error) {
 }
 
 // Unrequested returns the fired ticks whose run request is not recorded,
-// oldest claim first, leaving out those of deleted features (whose runs
-// can no longer be requested).
+// oldest claim first, leaving out those whose run was refused and those of
+// deleted features (whose runs can no longer be requested).
 func (r *ScheduleReader) Unrequested(ctx context.Context) ([]UnrequestedTick, error) {
 	rows, err := r.pool.Query(ctx, `SELECT t.feature_id, t.owner_id, t.stream, t.tick, t.event_id, t.recorded_at
 		FROM rm_schedules.ticks t
 		LEFT JOIN rm_schedules.features f ON f.feature_id = t.feature_id
-		WHERE t.outcome = 'fired' AND t.run_id IS NULL AND NOT coalesce(f.deleted, false)
+		WHERE t.outcome = 'fired' AND t.run_id IS NULL AND t.refusal IS NULL AND NOT coalesce(f.deleted, false)
 		ORDER BY t.recorded_at, t.stream`)
 	if err != nil {
 		return nil, fmt.Errorf("unrequested ticks: %w", err)

@@ -118,6 +118,33 @@ func TestSchedulesModel(t *testing.T) {
 		t.Errorf("unrequested = %+v, want the claim of minute 3 (fired tick of minute 1 was %v)", claims, fired)
 	}
 
+	// A fired tick whose run was refused shows why, and is no claim to
+	// finish; a request recorded after the refusal changes nothing.
+	appendAs(t, h, reg, stream(7, 5), "account-3", stream(7, 5), &eventschemas.ScheduleTickFired{
+		TickTime: tickTime(7, 5), OwnerID: 3, CorrelationID: stream(7, 5), At: tick(5).Add(time.Second)})
+	appendAs(t, h, reg, stream(7, 5), "service:scheduler", stream(7, 5), &eventschemas.ScheduleTickRunRefused{
+		FeatureID: 7, Tick: tickTime(7, 5).Tick, CorrelationID: stream(7, 5), Category: "forbidden",
+		Reason: "Missing permission 'run_feature'.", At: tick(5).Add(2 * time.Second)})
+	appendAs(t, h, reg, stream(7, 5), "service:scheduler", stream(7, 5), &eventschemas.ScheduleTickRunRequested{
+		FeatureID: 7, Tick: tickTime(7, 5).Tick, RunID: 42, CorrelationID: stream(7, 5), At: tick(5).Add(3 * time.Second)})
+	h.Sync()
+	newest, err := r.Ticks(ctx, 7, projections.TickQuery{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(newest) != 1 || newest[0].Outcome != "fired" || newest[0].RunID != nil ||
+		newest[0].RunRefused == nil || *newest[0].RunRefused != "Missing permission 'run_feature'." ||
+		newest[0].RunRefusedCategory == nil || *newest[0].RunRefusedCategory != "forbidden" ||
+		newest[0].RunRefusedAt == nil || !newest[0].RunRefusedAt.Equal(tick(5).Add(2*time.Second)) {
+		t.Errorf("refused tick = %+v, want fired, no run, the refusal with its kind and time", newest)
+	}
+	if ticks[0].RunRefused != nil {
+		t.Errorf("an unrequested tick shows a refusal: %q", *ticks[0].RunRefused)
+	}
+	if claims, _ := r.Unrequested(ctx); len(claims) != 1 || claims[0].Stream != stream(7, 3) {
+		t.Errorf("unrequested after the refusal = %+v, want only the claim of minute 3", claims)
+	}
+
 	// Cleared, set again by someone else, then feature 8 deleted.
 	appendAs(t, h, reg, "schedule-7", "account-1", "req-3", &eventschemas.ScheduleCleared{FeatureID: 7, At: set})
 	appendAs(t, h, reg, "schedule-7", "account-3", "req-4", &eventschemas.FeatureScheduled{FeatureID: 7,
@@ -130,7 +157,7 @@ func TestSchedulesModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(active) != 1 || active[0].FeatureID != 7 || active[0].Expression != "0 9 * * 1-5" ||
-		!active[0].Since.Equal(set.Add(time.Hour)) || !active[0].LastTick.Equal(tick(3)) {
+		!active[0].Since.Equal(set.Add(time.Hour)) || !active[0].LastTick.Equal(tick(5)) {
 		t.Errorf("active = %+v, want only feature 7's new schedule with its last tick", active)
 	}
 	changes, err := r.Changes(ctx, 7)

@@ -170,3 +170,96 @@ func TestScheduleMissedTicksInHistory(t *testing.T) {
 	default:
 	}
 }
+
+// TestScheduleRefusedRunInHistory: the owner of a schedule is deleted, so
+// the run commands refuse the run of its next tick. The tick is fired, its
+// history shows the refusal with its kind, no run is requested, and the
+// tick is not among the claims a scheduler finishes later.
+func TestScheduleRefusedRunInHistory(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	f := newFeatureFixture(t)
+	srv := f.Srv
+	history := "/backend/api/features/" + f.Vars["{featA}"] + "/schedule/history/"
+	srv.Do(t, http.MethodPatch, "/backend/schedule/"+f.Vars["{featA}"]+"/", f.Tokens["devops"],
+		map[string]any{"schedule": "* * * * *"}).Want(t, 200)
+	var set struct {
+		Schedule struct {
+			Since time.Time `json:"since"`
+		} `json:"schedule"`
+	}
+	srv.Do(t, http.MethodGet, history, srv.AdminToken, nil).Want(t, 200).JSON(t, &set)
+	srv.Do(t, http.MethodDelete, "/backend/api/accounts/"+f.Vars["{devops}"]+"/", srv.AdminToken, nil).Want(t, 200)
+	head, _, err := srv.Store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Manager.WaitFor(ctx, head, "runqueue", "accounts"); err != nil {
+		t.Fatal(err)
+	}
+
+	runs := worker.NewScheduledRuns(commands.NewRuns(srv.Log, srv.IDs, commands.RunsConfig{
+		Library: projections.NewFeatureReader(srv.Pool), Variables: projections.NewRunQueueReader(srv.Pool),
+	}), nil)
+	source := scheduler.NewModelSource(projections.NewScheduleReader(srv.Pool))
+	first := set.Schedule.Since.Truncate(time.Minute).Add(time.Minute)
+	clock := schedulertest.NewClock(set.Schedule.Since)
+	results := make(chan scheduler.TickResult, 8)
+	s := scheduler.New(srv.Log, source, runs, scheduler.Config{Clock: clock, Grace: 20 * time.Second,
+		Logger: slog.New(slog.DiscardHandler), OnTick: func(r scheduler.TickResult) { results <- r }})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	clock.WaitForSleepers(ctx, 1)
+	clock.Set(first.Add(time.Second))
+	select {
+	case r := <-results:
+		if r.Outcome != scheduler.Failed || r.Err == nil {
+			t.Fatalf("tick outcome %+v, want the run refused", r)
+		}
+	case <-ctx.Done():
+		t.Fatal("no tick outcome")
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("scheduler: %v", err)
+	}
+	head, _, err = srv.Store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Manager.WaitFor(ctx, head, "schedules"); err != nil {
+		t.Fatal(err)
+	}
+
+	var h struct {
+		Ticks []struct {
+			Outcome  string  `json:"outcome"`
+			RunID    *int64  `json:"run_id"`
+			Refused  *string `json:"run_refused"`
+			Category *string `json:"run_refused_category"`
+		} `json:"ticks"`
+	}
+	srv.Do(t, http.MethodGet, history, srv.AdminToken, nil).Want(t, 200).JSON(t, &h)
+	if len(h.Ticks) != 1 || h.Ticks[0].Outcome != "fired" || h.Ticks[0].RunID != nil ||
+		h.Ticks[0].Refused == nil || *h.Ticks[0].Refused == "" || h.Ticks[0].Category == nil {
+		t.Fatalf("history ticks %+v, want one fired tick without a run, refused with a reason", h.Ticks)
+	}
+	t.Logf("refused: %s (%s)", *h.Ticks[0].Refused, *h.Ticks[0].Category)
+	claims, err := projections.NewScheduleReader(srv.Pool).Unrequested(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(claims) != 0 {
+		t.Errorf("the refused tick is still a claim to finish: %+v", claims)
+	}
+	var requested int
+	if err := srv.Pool.QueryRow(ctx, `SELECT count(*) FROM eventlog.events WHERE type = 'RunRequested'`).
+		Scan(&requested); err != nil {
+		t.Fatal(err)
+	}
+	if requested != 0 {
+		t.Errorf("%d runs requested, want none", requested)
+	}
+}

@@ -99,7 +99,8 @@ func (s *LogSource) apply(ev eventstore.Event) error {
 	switch ev.Type {
 	case eventschemas.TypeFeatureScheduled, eventschemas.TypeScheduleCleared,
 		eventschemas.TypeScheduleTickFired, eventschemas.TypeScheduleTickMissed,
-		eventschemas.TypeScheduleTickRunRequested, eventschemas.TypeFeatureDeleted,
+		eventschemas.TypeScheduleTickRunRequested, eventschemas.TypeScheduleTickRunRefused,
+		eventschemas.TypeFeatureDeleted,
 		eventschemas.TypeFeatureSaved, eventschemas.TypeDepartmentDeleted:
 	default:
 		return nil
@@ -129,6 +130,8 @@ func (s *LogSource) apply(ev eventstore.Event) error {
 	case *eventschemas.ScheduleTickMissed:
 		s.schedule(e.FeatureID).ticked(e.NominalUTC)
 	case *eventschemas.ScheduleTickRunRequested:
+		delete(s.unrequested, ev.Stream)
+	case *eventschemas.ScheduleTickRunRefused:
 		delete(s.unrequested, ev.Stream)
 	}
 	return nil

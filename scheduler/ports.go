@@ -7,7 +7,8 @@
 // lets one append through and the others get a conflict, which is the
 // normal way to lose and is logged at Debug only. The winner then asks a
 // RunRequester for the run and records ScheduleTickRunRequested in the same
-// stream. A winner that stops between the two leaves a fired tick without
+// stream, or ScheduleTickRunRefused when the run commands refuse the run for
+// good (then nobody asks again). A winner that stops between the two leaves a fired tick without
 // that record; any scheduler finishes such a tick once it is older than the
 // grace period, which is safe because a run request is idempotent on its
 // Key, derived from the tick.

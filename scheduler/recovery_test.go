@@ -357,11 +357,12 @@ func (s signalingSource) Snapshot(ctx context.Context) (scheduler.Snapshot, erro
 }
 
 // TestRefusedRunIsNotRetried: a tick whose run the run commands refuse
-// (the feature is gone) is claimed, logged once as a warning, and not
-// asked for again when the claims without a run are finished, although it
-// stays a fired tick without a run in the log. Another such claim, of a
-// claimer that stopped, is finished in the same pass: that request is how
-// the test knows the pass happened.
+// (the feature is gone) is claimed, logged once as a warning, its refusal
+// recorded in the tick stream with the reason, and not asked for again
+// when the claims without a run are finished, by this scheduler or by a
+// new one reading the log afresh (a restart, another replica). Another
+// such claim, of a claimer that stopped, is finished in each pass: that
+// request is how the test knows the pass happened.
 func TestRefusedRunIsNotRetried(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
@@ -420,11 +421,56 @@ func TestRefusedRunIsNotRetried(t *testing.T) {
 	if n := len(runs.calls); n != 0 {
 		t.Errorf("%d more run requests", n)
 	}
-	if diff := cmp.Diff([]string{eventschemas.TypeScheduleTickFired}, tickEvents(t, ctx, log, tickStream(12, minute(1)))); diff != "" {
+	refusedStream := tickStream(12, minute(1))
+	if diff := cmp.Diff([]string{eventschemas.TypeScheduleTickFired, eventschemas.TypeScheduleTickRunRefused},
+		tickEvents(t, ctx, log, refusedStream)); diff != "" {
 		t.Errorf("refused tick stream (-want +got):\n%s", diff)
+	}
+	events, _, err := log.Load(ctx, refusedStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := events[len(events)-1].Payload.(*eventschemas.ScheduleTickRunRefused)
+	if !ok || got.FeatureID != 12 || got.Category != "not_found" || !strings.Contains(got.Reason, "feature 12") ||
+		got.CorrelationID != refusedStream {
+		t.Errorf("refusal recorded as %+v, want feature 12, not_found, the reason and the tick's correlation", got)
 	}
 	w := warn.all()
 	if len(w) != 1 || !strings.HasPrefix(w[0], "scheduled run refused") {
 		t.Errorf("logged %q, want one warning that the run was refused", w)
+	}
+
+	// A scheduler that reads the log afresh, with one more orphaned claim
+	// (feature 14) as the sign of its pass.
+	orphan14 := schedule.TickStream(14, fire)
+	sched14 := schedule.Schedule{FeatureID: 14, Expression: "1 12 * * *", Zone: "UTC", OwnerID: 2}
+	res, err = log.Append(ctx, orphan14, eventstore.NoStream(), commands.Meta{Actor: "account-2", Now: minute(1)},
+		&eventschemas.ScheduleTickFired{TickTime: schedule.TickTime(sched14, fire), OwnerID: 2,
+			CorrelationID: orphan14, At: minute(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitVisible(t, ctx, log.Store(), res.Position)
+	fresh := scheduler.NewLogSource(log.Store(), log.Registry())
+	stop = start(t, scheduler.New(log, fresh, runs, scheduler.Config{Clock: clock, Grace: 20 * time.Second,
+		Logger: warn.logger()}))
+	// Feature 13's claim may be asked for again: the first scheduler was
+	// stopped as soon as it asked, maybe before it recorded the request.
+	for seen14 := false; !seen14; {
+		select {
+		case req := <-runs.calls:
+			if req.FeatureID == 12 {
+				t.Errorf("after a restart, the refused run was asked for again: %+v", req)
+			}
+			seen14 = req.FeatureID == 14
+		case <-ctx.Done():
+			t.Fatal("the second orphaned claim was not finished")
+		}
+	}
+	stop()
+	for len(runs.calls) > 0 {
+		if req := <-runs.calls; req.FeatureID == 12 {
+			t.Errorf("after a restart, the refused run was asked for again: %+v", req)
+		}
 	}
 }

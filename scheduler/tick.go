@@ -96,13 +96,9 @@ func (s *Scheduler) fire(ctx context.Context, sched schedule.Schedule, f schedul
 
 // refused reports whether err is the run commands refusing a run for good:
 // the feature was deleted or has no steps to run, the owner was deleted or
-// lost run_feature. Asking again with the same request cannot succeed, so
-// the claim is not retried by this scheduler; it stays in the log as a
-// fired tick without a run.
-//
-// TODO(scheduler): record the refusal in the tick stream (an event such
-// as ScheduleTickRunRefused with the reason) so that the history shows why
-// and other replicas, and this one after a restart, do not try once more.
+// lost run_feature. Asking again with the same request cannot succeed: the
+// refusal is recorded in the tick stream (ScheduleTickRunRefused) and no
+// scheduler asks again.
 func refused(err error) bool {
 	return errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrForbidden) ||
 		errors.Is(err, domain.ErrInvalid)
@@ -134,6 +130,9 @@ func (s *Scheduler) request(ctx context.Context, c Claim) (int64, error) {
 		Key: RunKey(c.Stream), FeatureID: c.FeatureID, OwnerID: c.OwnerID,
 		CorrelationID: c.Stream, CausationID: c.EventID.String(),
 	})
+	if err != nil && refused(err) {
+		return 0, s.recordRefusal(ctx, c, err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("request run of tick %q: %w", c.Stream, err)
 	}
@@ -145,6 +144,21 @@ func (s *Scheduler) request(ctx context.Context, c Claim) (int64, error) {
 		return 0, err
 	}
 	return runID, nil
+}
+
+// recordRefusal records in the tick stream of claim c that its run was
+// refused with refusal, and returns refusal wrapped. When the record
+// cannot be appended, it returns that error instead, which is no refusal:
+// the claim stays unfinished and is asked for again later.
+func (s *Scheduler) recordRefusal(ctx context.Context, c Claim, refusal error) error {
+	_, err := s.appendTick(ctx, c.Stream, eventstore.Exact(0), s.cfg.Identity, &eventschemas.ScheduleTickRunRefused{
+		FeatureID: c.FeatureID, Tick: c.Tick, CorrelationID: c.Stream,
+		Category: domain.Category(refusal), Reason: refusal.Error(), At: s.cfg.Clock.Now().UTC(),
+	})
+	if err != nil && !errors.Is(err, errClaimedElsewhere) {
+		return fmt.Errorf("record the refused run of tick %q (%v): %w", c.Stream, refusal, err)
+	}
+	return fmt.Errorf("request run of tick %q: %w", c.Stream, refusal)
 }
 
 // finishClaims requests the runs of fired ticks whose claimer did not
