@@ -84,6 +84,10 @@ type TickResult struct {
 	Err   error
 }
 
+// RunRefused reports whether the tick was claimed but the run commands
+// refused its run for good (recorded as ScheduleTickRunRefused).
+func (r TickResult) RunRefused() bool { return r.Outcome == Failed && refused(r.Err) }
+
 // Scheduler fires the ticks of the active schedules. Several Schedulers
 // may run against one store (replicas): each tick still fires once.
 type Scheduler struct {
@@ -103,9 +107,11 @@ type Scheduler struct {
 	pending []Claim
 	// settled are the tick streams of claims this scheduler finished, or
 	// whose run the run commands refused, each with whether a snapshot has
-	// listed it since. A snapshot may list a finished claim for a while
-	// (it lags behind the record) and a refused one for ever (it has no
-	// record); an entry goes once a snapshot that listed it no longer does.
+	// listed it since. A snapshot may list such a claim for a while: it
+	// lags behind the record of the request or of the refusal, and without
+	// that record (it could not be appended) it lists the claim until a
+	// later try records it. An entry goes once a snapshot that listed it no
+	// longer does.
 	settled map[string]bool
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cometa-es/cometa/commands"
 	"github.com/cometa-es/cometa/eventschemas"
@@ -32,6 +33,9 @@ type core struct {
 	// shots is the screenshot file store in the data dir, written by the
 	// runner and served by the API.
 	shots *screenshots.Store
+	// metrics is the registry the API serves at /metrics; the scheduler
+	// adds its tick counts to it.
+	metrics *prometheus.Registry
 }
 
 // newCore builds the core on the infrastructure. Its only I/O is
@@ -52,7 +56,7 @@ func newCore(in *infra, logger *slog.Logger) (*core, error) {
 		return nil, err
 	}
 	return &core{reg: reg, log: log, ids: commands.NewIDs(log, projections.IDSeed(in.pool)),
-		projects: mgr, shots: shots}, nil
+		projects: mgr, shots: shots, metrics: prometheus.NewRegistry()}, nil
 }
 
 // apiDeps returns what the API's handlers need.
@@ -61,7 +65,7 @@ func (c *core) apiDeps(cfg Config, in *infra, logger *slog.Logger) readapi.Deps 
 		Log: c.log, IDs: c.ids, Projections: c.projects, Pool: in.pool,
 		Steps: steps.NewCatalogue(), Logger: logger.With("component", "api"), Now: time.Now,
 		WriteWait: cfg.ReadYourWritesTimeout, Passphrase: in.passphrase, Version: version,
-		Screenshots: c.shots,
+		Screenshots: c.shots, Metrics: c.metrics,
 		BrowserStack: readapi.BrowserStack{
 			Username: cfg.BrowserStackUsername, AccessKey: cfg.BrowserStackAccessKey, URL: cfg.BrowserStackURL,
 		},

@@ -163,6 +163,28 @@ func TestServeScheduleTwoReplicas(t *testing.T) {
 		}
 	}
 
+	// The two schedulers' tick counters (/metrics) agree with the log: three
+	// ticks fired between them, and each tick after the first was lost by
+	// the other (its OnTick may come a moment after the log shows the tick).
+	var fires, losses float64
+	for deadline := time.Now().Add(time.Minute); ; {
+		fires = tickMetric(t, first, "fired") + tickMetric(t, second, "fired")
+		losses = tickMetric(t, first, "claimed_elsewhere") + tickMetric(t, second, "claimed_elsewhere")
+		if (fires == scheduleTicks && losses >= scheduleTicks-1) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if fires != scheduleTicks || losses < scheduleTicks-1 {
+		t.Errorf("tick metrics: %v fired, %v claimed elsewhere; want %d and at least %d",
+			fires, losses, scheduleTicks, scheduleTicks-1)
+	}
+	for _, outcome := range []string{"missed", "refused", "failed"} {
+		if n := tickMetric(t, first, outcome) + tickMetric(t, second, outcome); n != 0 {
+			t.Errorf("tick metrics: %v %s, want 0", n, outcome)
+		}
+	}
+
 	if err := second.stop(t, syscall.SIGINT); err != nil {
 		t.Errorf("second server after SIGINT: %v", err)
 	}
@@ -290,4 +312,26 @@ func (s schedulerLog) count(msg, tick string) int {
 		}
 	}
 	return n
+}
+
+// tickMetric reads cometa_scheduler_ticks_total for outcome from the
+// server's /metrics; a missing sample fails the test.
+func tickMetric(t *testing.T, s *server, outcome string) float64 {
+	t.Helper()
+	status, body := apiCall(t, "GET", "http://"+s.addr+"/metrics", "", "")
+	if status != 200 {
+		t.Fatalf("GET /metrics: %d %s", status, body)
+	}
+	prefix := `cometa_scheduler_ticks_total{outcome="` + outcome + `"} `
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no %s sample in /metrics", strings.TrimSpace(prefix))
+	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cometa-es/cometa/projections"
@@ -32,9 +33,8 @@ func (c *core) startScheduler(ctx context.Context, g *errgroup.Group, cfg Config
 			Grace:        cfg.SchedulerGrace,
 			PollInterval: cfg.SchedulerPollInterval,
 			Logger:       logger.With("component", "scheduler"),
+			OnTick:       c.tickCounter(logger),
 		})
-	// TODO(scheduler): export the tick outcomes (Config.OnTick) as
-	// metrics beside the API's; today they are only logged.
 	g.Go(func() error {
 		if err := c.waitModels(ctx, logger, "scheduler", "schedules", "features", "runqueue"); err != nil ||
 			ctx.Err() != nil {
@@ -42,4 +42,31 @@ func (c *core) startScheduler(ctx context.Context, g *errgroup.Group, cfg Config
 		}
 		return stopped(ctx, s.Run(ctx))
 	})
+}
+
+// tickCounter returns the scheduler's OnTick: it counts the outcomes of the
+// ticks this process handled in cometa_scheduler_ticks_total, served with
+// the API's metrics. A claimed tick whose run was refused counts as
+// "refused", not "failed". Without the counter (it could not be
+// registered) the ticks are only logged.
+func (c *core) tickCounter(logger *slog.Logger) func(scheduler.TickResult) {
+	ticks := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cometa_scheduler_ticks_total",
+		Help: "Schedule ticks handled by this process's scheduler, by outcome " +
+			"(fired, missed, claimed_elsewhere, refused, failed).",
+	}, []string{"outcome"})
+	if err := c.metrics.Register(ticks); err != nil {
+		logger.Warn("scheduler tick metrics not registered", "err", err)
+		return nil
+	}
+	for _, o := range []string{"fired", "missed", "claimed_elsewhere", "refused", "failed"} {
+		ticks.WithLabelValues(o)
+	}
+	return func(r scheduler.TickResult) {
+		outcome := r.Outcome.String()
+		if r.RunRefused() {
+			outcome = "refused"
+		}
+		ticks.WithLabelValues(outcome).Inc()
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -140,6 +142,11 @@ func startParts(ctx context.Context, g *errgroup.Group, app *fiber.App, cfg Conf
 	}
 	if want.scheduler {
 		c.startScheduler(ctx, g, cfg, in, logger)
+	}
+	if !want.api {
+		// The API serves the registry itself; a process without it still
+		// shows what its parts count (the scheduler's ticks).
+		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(c.metrics, promhttp.HandlerOpts{})))
 	}
 	if !want.api && !want.projector {
 		return nil
