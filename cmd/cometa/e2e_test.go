@@ -117,7 +117,15 @@ func startServe(t *testing.T, dir string, env ...string) *server {
 // and returns once it logs msg.
 func startServeUntil(t *testing.T, dir, msg string, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(cometaBinary(t), "serve")
+	return startCommandUntil(t, "serve", dir, msg, env...)
+}
+
+// startCommandUntil starts `cometa <command>` (serve, runner, ...) on data
+// directory dir with env added to its environment, and returns once it
+// logs msg.
+func startCommandUntil(t *testing.T, command, dir, msg string, env ...string) *server {
+	t.Helper()
+	cmd := exec.Command(cometaBinary(t), command)
 	cmd.Env = append(childEnv(
 		"COMETA_LISTEN=127.0.0.1:0",
 		"COMETA_DATA_DIR="+dir,
@@ -168,9 +176,9 @@ func startServeUntil(t *testing.T, dir, msg string, env ...string) *server {
 	select {
 	case s.addr = <-started:
 	case <-s.exited:
-		t.Fatalf("cometa serve exited before logging %q: %v\n%s", msg, s.err, s.logs())
+		t.Fatalf("cometa %s exited before logging %q: %v\n%s", command, msg, s.err, s.logs())
 	case <-time.After(hangGuard):
-		t.Fatalf("cometa serve did not log %q:\n%s", msg, s.logs())
+		t.Fatalf("cometa %s did not log %q:\n%s", command, msg, s.logs())
 	}
 	return s
 }
@@ -190,7 +198,7 @@ func (s *server) stop(t *testing.T, sig os.Signal) error {
 	select {
 	case <-s.exited:
 	case <-time.After(hangGuard):
-		t.Fatalf("cometa serve did not exit after %v:\n%s", sig, s.logs())
+		t.Fatalf("cometa did not exit after %v:\n%s", sig, s.logs())
 	}
 	return s.err
 }

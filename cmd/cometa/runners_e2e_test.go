@@ -35,11 +35,11 @@ const (
 )
 
 // TestServeTwoRunnerProcesses runs two `cometa serve` processes (the built
-// binary) on ONE database, so that two runner processes share one log,
-// queues 20 runs of 20 features, and checks that every result was claimed,
-// started and finished exactly once, by one of the two runners, each page
-// loaded exactly once, both runners took part, and no Chromium of either
-// process is alive after they stopped.
+// binary) and one `cometa runner` alone on ONE database, so that three
+// runners share one log, queues 20 runs of 20 features, and checks that
+// every result was claimed, started and finished exactly once, by one of
+// the runners, each page loaded exactly once, every runner took part, and
+// no Chromium of any process is alive after they stopped.
 func TestServeTwoRunnerProcesses(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), runnersGuard)
@@ -70,6 +70,10 @@ func TestServeTwoRunnerProcesses(t *testing.T) {
 	}
 	dbURL := strings.TrimSpace(string(raw))
 	second := startServe(t, secondDir, append(env, "COMETA_DATABASE_URL="+dbURL)...)
+	// A runner without API or projector: it reads the run queue the
+	// servers' projectors keep and appends what it does to the same log.
+	runnerDir := dataDir(t)
+	alone := startCommandUntil(t, "runner", runnerDir, "cometa started", append(env, "COMETA_DATABASE_URL="+dbURL)...)
 
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
@@ -137,8 +141,8 @@ func TestServeTwoRunnerProcesses(t *testing.T) {
 	for len(finished) < runnersQueued {
 		ev, err := sub.Recv()
 		if err != nil {
-			t.Fatalf("following the log: %v (%d of %d finished)\nfirst:\n%s\nsecond:\n%s", err, len(finished),
-				runnersQueued, first.logs(), second.logs())
+			t.Fatalf("following the log: %v (%d of %d finished)\nfirst:\n%s\nsecond:\n%s\nrunner:\n%s", err,
+				len(finished), runnersQueued, first.logs(), second.logs(), alone.logs())
 		}
 		if _, ok := results[ev.Stream]; ok && ev.Type == eventschemas.TypeResultFinished {
 			finished[ev.Stream] = true
@@ -150,6 +154,9 @@ func TestServeTwoRunnerProcesses(t *testing.T) {
 	// holds the database).
 	if err := second.stop(t, syscall.SIGINT); err != nil {
 		t.Errorf("second server after SIGINT: %v", err)
+	}
+	if err := alone.stop(t, syscall.SIGINT); err != nil {
+		t.Errorf("cometa runner after SIGINT: %v", err)
 	}
 	counts := map[string]map[string]int{}
 	claims := map[string]int{} // runner -> results claimed
@@ -205,21 +212,21 @@ func TestServeTwoRunnerProcesses(t *testing.T) {
 	for _, n := range claims {
 		total += n
 	}
-	if len(claims) != 2 || total != runnersQueued {
-		t.Errorf("claims by runner %v, want %d results shared by two runners", claims, runnersQueued)
+	if len(claims) != 3 || total != runnersQueued {
+		t.Errorf("claims by runner %v, want %d results shared by three runners", claims, runnersQueued)
 	}
-	t.Logf("%d runs on two runner processes; claims %v", runnersQueued, claims)
+	t.Logf("%d runs on three runner processes; claims %v", runnersQueued, claims)
 
 	if err := first.stop(t, syscall.SIGINT); err != nil {
 		t.Errorf("first server after SIGINT: %v", err)
 	}
 
-	for _, dir := range []string{firstDir, secondDir} {
+	for _, dir := range []string{firstDir, secondDir, runnerDir} {
 		if live, err := browser.LiveProcesses(-1, filepath.Join(dir, "browsers")); err != nil || len(live) > 0 {
 			t.Errorf("browser processes of %s alive after the servers stopped: %v (%v)", dir, live, err)
 		}
 	}
 	if t.Failed() {
-		t.Logf("first server:\n%s\nsecond server:\n%s", first.logs(), second.logs())
+		t.Logf("first server:\n%s\nsecond server:\n%s\nrunner:\n%s", first.logs(), second.logs(), alone.logs())
 	}
 }
