@@ -32,12 +32,13 @@ func TestCoreBadInput(t *testing.T) {
 		{"not an object", post, "/backend/api/departments/", "admin", `[1, 2]`, "", 400, "expected object", nil},
 		{"trailing data", post, "/backend/api/departments/", "admin", `{"department_name": "x"} {}`, "", 400, "after the JSON value", nil},
 		{"wrong type", post, "/backend/api/accounts/", "admin",
-			`{"name": "x", "email": "x@example.test", "departments": "1"}`, "", 400, "departments: expected array", nil},
+			`{"name": "x", "email": "x@example.test", "departments": "1"}`, "", 400, "departments: expected array",
+			[]string{"departments"}},
 		{"wrong element type", post, "/backend/api/accounts/", "admin",
-			`{"name": "x", "email": "x@example.test", "departments": [1.5]}`, "", 400, "departments", nil},
+			`{"name": "x", "email": "x@example.test", "departments": [1.5]}`, "", 400, "departments", []string{"departments"}},
 		{"missing fields", post, "/backend/api/accounts/", "admin", `{}`, "", 400, "", []string{"name", "email"}},
 		{"unknown field", post, "/backend/api/accounts/", "admin",
-			`{"name": "x", "email": "x@example.test", "role": "SUPERUSER"}`, "", 400, `unknown field "role"`, nil},
+			`{"name": "x", "email": "x@example.test", "role": "SUPERUSER"}`, "", 400, `role: unknown field`, []string{"role"}},
 		{"unknown role", post, "/backend/api/accounts/", "admin",
 			`{"name": "x", "email": "x@example.test", "permission_name": "ROOT"}`, "", 400, "unknown role", []string{"permission_name"}},
 		{"unknown department", post, "/backend/api/accounts/", "admin",
@@ -92,6 +93,13 @@ func TestCoreBadInput(t *testing.T) {
 			`text: is required: the text to encrypt or decrypt; action: is required: "encrypt" or "decrypt"`,
 			[]string{"text", "action"}},
 		{"nothing to encrypt", post, "/backend/encrypt/", "admin", `{"action": "encrypt"}`, "", 400, "text: is required", []string{"text"}},
+		{"a key given twice", post, "/backend/api/departments/", "admin",
+			`{"department_name": "A", "department_name": "B"}`, "", 400, `duplicate key "department_name"`, nil},
+		{"a key given twice in a nested object", post, "/backend/api/variables/", "admin",
+			`{"environment_name": "Default", "variables": [{"variable_name": "x"}, {"variable_name": "y", "variable_value": "1", "variable_value": "2"}]}`,
+			"", 400, `duplicate key "variable_value"`, nil},
+		{"a value of the wrong type", post, "/backend/api/departments/", "admin", `{"department_name": 5}`, "", 400,
+			"department_name: expected string, got number", []string{"department_name"}},
 		{"bad decrypt input", post, "/backend/encrypt/", "admin", `{"action": "decrypt", "text": "U2FsdGVkX1 not base64"}`, "", 400, "not a value encrypted", []string{"text"}},
 	}
 	f.Tokens["nobody"] = "cmt_not-a-token"
@@ -146,5 +154,9 @@ func TestCoreBadInput(t *testing.T) {
 	if got["department_name"] != `🚀 \ud800` {
 		t.Errorf("escaped department name came back as %q", got["department_name"])
 	}
+	// The same key in two objects, or as a value, is no duplicate.
+	srv.Do(t, post, "/backend/api/variables/", srv.AdminToken, map[string]any{"environment_name": "Default",
+		"department_id": 1, "variables": []map[string]any{{"variable_name": "variable_name", "variable_value": "a"},
+			{"variable_name": "second", "variable_value": "variable_value"}}}).Want(t, http.StatusCreated)
 	srv.Do(t, get, "/backend/info/", "", nil).Want(t, http.StatusOK)
 }

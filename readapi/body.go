@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/cometa-es/cometa/domain"
 )
 
 // decodeOptions tune decodeBody for one endpoint.
@@ -36,7 +38,7 @@ func decodeBody(c *fiber.Ctx, v any, opts decodeOptions) error {
 		if opts.optional {
 			return nil
 		}
-		return fmt.Errorf("request body is required (JSON): %w", errBadRequest)
+		return badRequestf("request body is required (JSON)")
 	}
 	if ct := c.Get(fiber.HeaderContentType); !isJSONType(ct) {
 		if ct == "" {
@@ -47,7 +49,64 @@ func decodeBody(c *fiber.Ctx, v any, opts decodeOptions) error {
 	if err := checkUTF8(body); err != nil {
 		return err
 	}
-	return decodeJSON(body, v, opts.strict)
+	if err := decodeJSON(body, v, opts.strict); err != nil {
+		return err
+	}
+	return checkDuplicateKeys(body)
+}
+
+// checkDuplicateKeys refuses an object that names a key twice, at any
+// depth. encoding/json keeps the last value silently, so {"name": "A",
+// "name": "B"} would store B while a reader of the request (a log, a proxy
+// that checks the first) sees A. It runs on JSON that has decoded already,
+// so it judges no syntax.
+func checkDuplicateKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	// One entry per open object (its keys so far) or array (nil keys).
+	type open struct {
+		keys      map[string]bool
+		expectKey bool // an object's next token is a key or its end
+	}
+	var stack []*open
+	// valueDone notes, in the enclosing object, that its key's value ended.
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].expectKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF: done; anything else decodeJSON has judged
+		}
+		if n := len(stack); n > 0 && stack[n-1].expectKey {
+			top := stack[n-1]
+			if key, ok := tok.(string); ok {
+				if top.keys[key] {
+					return badRequestf("duplicate key %q (before byte %d): give each key once", key, dec.InputOffset())
+				}
+				top.keys[key] = true
+				top.expectKey = false
+				continue
+			}
+			// '}': the object ends.
+			stack = stack[:n-1]
+			valueDone()
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &open{keys: map[string]bool{}, expectKey: true})
+		case json.Delim('['):
+			stack = append(stack, &open{})
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 // checkUTF8 refuses a body that is not valid UTF-8 or holds an escape of
@@ -63,7 +122,7 @@ func checkUTF8(body []byte) error {
 			}
 			at += size
 		}
-		return fmt.Errorf("body is not valid UTF-8 (at byte %d): %w", at, errBadRequest)
+		return badRequestf("body is not valid UTF-8 (at byte %d)", at)
 	}
 	// A backslash is only valid JSON inside a string, where it starts an
 	// escape; each one is read with the character it escapes.
@@ -84,7 +143,7 @@ func checkUTF8(body []byte) error {
 			i += 10 // the pair, read as one
 			continue
 		}
-		return fmt.Errorf("unpaired surrogate escape %s at byte %d: %w", body[i-1:i+5], i-1, errBadRequest)
+		return badRequestf("unpaired surrogate escape %s at byte %d", body[i-1:i+5], i-1)
 	}
 	return nil
 }
@@ -145,12 +204,37 @@ func decodeJSON(data []byte, v any, strict bool) error {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s: %w", describeJSONError(err), errBadRequest)
+		return jsonProblem(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("unexpected data after the JSON value: %w", errBadRequest)
+		return badRequestf("unexpected data after the JSON value")
 	}
 	return nil
+}
+
+// badRequest is an errBadRequest whose message is only its own text (no
+// ": bad request" after it).
+type badRequest struct{ msg string }
+
+func (e *badRequest) Error() string { return e.msg }
+func (e *badRequest) Unwrap() error { return errBadRequest }
+
+func badRequestf(format string, args ...any) error {
+	return &badRequest{msg: fmt.Sprintf(format, args...)}
+}
+
+// jsonProblem turns a decoding error into the API's error: a value of the
+// wrong type or an unknown field is a field error (the answer lists it in
+// "fields"), anything else a bad request saying where the JSON broke.
+func jsonProblem(err error) error {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field != "" {
+		return domain.Invalid(typ.Field, "expected %s, got %s", jsonTypeName(typ.Type.Kind().String()), typ.Value)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return domain.Invalid(strings.Trim(name, `"`), "unknown field")
+	}
+	return badRequestf("%s", describeJSONError(err))
 }
 
 func isJSONType(ct string) bool {

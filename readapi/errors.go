@@ -7,7 +7,6 @@ package readapi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
@@ -64,7 +63,7 @@ var badTextCodes = map[string]bool{"22021": true, "22P05": true}
 func badTextError(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && badTextCodes[pgErr.Code] {
-		return fmt.Errorf("text is not valid UTF-8 or contains NUL: %w", errBadRequest)
+		return badRequestf("text is not valid UTF-8 or contains NUL")
 	}
 	return err
 }

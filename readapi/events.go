@@ -127,6 +127,12 @@ func eventFilter(c *fiber.Ctx) (projections.EventFilter, error) {
 	f.After, f.Limit = int64(after), size
 	f.Streams = queryList(c, "stream")
 	f.Types = queryList(c, "event_type")
+	for _, name := range []string{"stream", "event_type"} {
+		// Commas and spaces only would filter nothing and list everything.
+		if c.Query(name) != "" && len(queryList(c, name)) == 0 {
+			problems = append(problems, domain.Invalid(name, "names nothing; give one or more, separated by commas"))
+		}
+	}
 	f.Actor = c.Query("actor")
 	if n, err := strconv.ParseInt(f.Actor, 10, 64); err == nil && n > 0 {
 		f.Actor = "account-" + f.Actor // an account id names its account
@@ -234,9 +240,10 @@ func (h *eventAPI) audit(c *fiber.Ctx) error {
 
 // page answers one page of events: {"results": [...], "next": <link to
 // the next page (see pageLink) or null>, "last_seq": <seq the next page
-// starts after>}. A page past the end is empty with next null, and its
-// last_seq is the log's last seq, not the after asked for: a client that
-// goes on from it misses none of the events still to come.
+// starts after>}. An empty page (past the end, or nothing matches the
+// filters after the after asked for) has next null and the log's last seq
+// as last_seq: nothing up to there matches, so a client that goes on from
+// it misses none of the events still to come and reads no event twice.
 func (h *eventAPI) page(c *fiber.Ctx, f projections.EventFilter) error {
 	ctx := c.UserContext()
 	if err := h.fresh(ctx, eventLogModel); err != nil {
@@ -258,12 +265,12 @@ func (h *eventAPI) page(c *fiber.Ctx, f projections.EventFilter) error {
 		out[i] = toEventJSON(e)
 		last = e.Seq
 	}
-	if len(list) == 0 && last > 0 {
+	if len(list) == 0 {
 		head, err := h.events.LastSeq(ctx)
 		if err != nil {
 			return err
 		}
-		last = min(last, head)
+		last = head
 	}
 	var next any
 	if more {

@@ -74,7 +74,9 @@ func pageSize(c *fiber.Ctx) (int, error) {
 }
 
 // pageBody is a DRF page: {"count", "next", "previous", "results"} with
-// links to the neighbouring pages (see pageLink), null at the ends.
+// links to the neighbouring pages (see pageLink), null at the ends. Past
+// the last page, previous links to the last page that has results, however
+// far past it the request is.
 func pageBody[T any](c *fiber.Ctx, p pageRequest, count int, results []T) fiber.Map {
 	if results == nil {
 		results = []T{}
@@ -89,7 +91,8 @@ func pageBody[T any](c *fiber.Ctx, p pageRequest, count int, results []T) fiber.
 	if p.page < math.MaxInt {
 		next = link(p.page + 1)
 	}
-	return fiber.Map{"count": count, "next": next, "previous": link(p.page - 1), "results": results}
+	last := (count + p.size - 1) / p.size // the last page with results; 0 when none
+	return fiber.Map{"count": count, "next": next, "previous": link(min(p.page-1, last)), "results": results}
 }
 
 // pageLink is the link to the request's path and query with key set to

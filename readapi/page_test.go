@@ -90,3 +90,45 @@ func TestPageLinksStayOnTheServer(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviousPastTheEnd: past the last page, previous links to the last
+// page that has results, however far past it the request is; on the first
+// page it is null.
+func TestPreviousPastTheEnd(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	var all struct {
+		Count int `json:"count"`
+	}
+	f.Srv.Do(t, get, "/backend/api/accounts/", f.Srv.AdminToken, nil).Want(t, http.StatusOK).JSON(t, &all)
+	if all.Count < 3 {
+		t.Fatalf("fixture has %d accounts, want at least 3", all.Count)
+	}
+	for _, tc := range []struct {
+		query string
+		want  string // the previous link's page, "" for null
+	}{
+		{"size=1&page=1", ""},
+		{"size=1&page=2", "1"},
+		{"size=1&page=" + itoa(int64(all.Count+1)), itoa(int64(all.Count))},
+		{"size=1&page=" + itoa(int64(all.Count+50)), itoa(int64(all.Count))},
+		{"size=5000&page=2", "1"},
+		{"size=5000&page=7", "1"},
+	} {
+		var body struct {
+			Previous *string `json:"previous"`
+		}
+		f.Srv.Do(t, get, "/backend/api/accounts/?"+tc.query, f.Srv.AdminToken, nil).Want(t, http.StatusOK).JSON(t, &body)
+		got := ""
+		if body.Previous != nil {
+			u, err := url.Parse(*body.Previous)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = u.Query().Get("page")
+		}
+		if got != tc.want {
+			t.Errorf("%s: previous page %q (%v), want %q", tc.query, got, body.Previous, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package readapi_test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/cometa-es/cometa/readapi/apitest"
@@ -40,17 +41,27 @@ func TestEventsAfterTheHead(t *testing.T) {
 	t.Parallel()
 	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
 	head := f.Srv.EventCount(t)
-	for _, after := range []int64{head + 1, 100000} {
+	// Also a filter that nothing matches, from the start or from a seq
+	// before the head: nothing up to the head matches, so last_seq is the
+	// head there too.
+	for _, query := range []string{"after=" + strconv.FormatInt(head+1, 10), "after=100000",
+		"event_type=NoSuchType", "event_type=NoSuchType&after=1", "stream=no-such-stream&after=2"} {
 		var page struct {
 			Results []any   `json:"results"`
 			Next    *string `json:"next"`
 			LastSeq int64   `json:"last_seq"`
 		}
-		f.Srv.Do(t, get, "/backend/api/events/?after="+strconv.FormatInt(after, 10), f.Srv.AdminToken, nil).
+		f.Srv.Do(t, get, "/backend/api/events/?"+query, f.Srv.AdminToken, nil).
 			Want(t, http.StatusOK).JSON(t, &page)
 		if len(page.Results) != 0 || page.Next != nil || page.LastSeq != head {
-			t.Errorf("after=%d: %d events, next %v, last_seq %d; want none, null and the head %d",
-				after, len(page.Results), page.Next, page.LastSeq, head)
+			t.Errorf("%s: %d events, next %v, last_seq %d; want none, null and the head %d",
+				query, len(page.Results), page.Next, page.LastSeq, head)
+		}
+	}
+	for _, query := range []string{"event_type=,,,", "stream=%20,"} {
+		r := f.Srv.Do(t, get, "/backend/api/events/?"+query, f.Srv.AdminToken, nil).Want(t, http.StatusBadRequest)
+		if !strings.Contains(string(r.Body), "names nothing") {
+			t.Errorf("%s: %s, want a 400 saying the filter names nothing", query, r.Body)
 		}
 	}
 }
