@@ -13,6 +13,7 @@ import (
 	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/catalog"
 	"github.com/cometa-es/cometa/eventstore"
+	"github.com/cometa-es/cometa/projections"
 )
 
 func (a *api) catalogRoutes(r *routes) {
@@ -145,16 +146,61 @@ func (a *api) renameApplication(c *fiber.Ctx) error {
 	return a.catalogAnswer(c, res.Position, err)
 }
 
-// deleteApplication removes an application.
+// deleteApplication removes an application that no live feature uses; one
+// in use is a 409 naming the features (see applicationUsage).
 func (a *api) deleteApplication(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "app_id")
 	if err != nil {
 		return err
 	}
-	res, _, err := commands.ChangeApplication(c.UserContext(), a.Log, a.meta(c), id,
-		catalog.DeleteApplication{Actor: who.Actor, ApplicationID: id})
+	ctx := c.UserContext()
+	used, err := a.applicationUsage(ctx, id)
+	if err != nil {
+		return err
+	}
+	res, _, err := commands.ChangeApplication(ctx, a.Log, a.meta(c), id,
+		catalog.DeleteApplication{Actor: who.Actor, ApplicationID: id, UsedBy: used})
 	return a.catalogAnswer(c, res.Position, err)
+}
+
+// usersShown is how many ids of the features (and variables) that use an
+// application or environment a refused deletion names.
+const usersShown = 5
+
+// applicationUsage looks up the live features that use application id. The
+// command refuses the deletion with a 409 while there are any, after its
+// permission and existence checks, so those answers come first.
+//
+// TODO(catalog): the check reads the read models, so a feature saved at the
+// same moment as the deletion can slip through (a known race).
+func (a *api) applicationUsage(ctx context.Context, id int64) (catalog.Usage, error) {
+	var (
+		u   catalog.Usage
+		err error
+	)
+	features := projections.NewFeatureReader(a.Pool)
+	u.Features, u.FeatureIDs, err = features.FeaturesOfApplication(ctx, id, usersShown)
+	return u, err
+}
+
+// environmentUsage is applicationUsage for environment id: the live
+// features that use it and the live variables scoped to it.
+//
+// TODO(catalog): the check reads the read models, so a feature saved at the
+// same moment as the deletion can slip through (a known race). The same
+// holds for a variable.
+func (a *api) environmentUsage(ctx context.Context, id int64) (catalog.Usage, error) {
+	var (
+		u   catalog.Usage
+		err error
+	)
+	features, variables := projections.NewFeatureReader(a.Pool), projections.NewVariableReader(a.Pool)
+	if u.Features, u.FeatureIDs, err = features.FeaturesOfEnvironment(ctx, id, usersShown); err != nil {
+		return u, err
+	}
+	u.Variables, u.VariableIDs, err = variables.VariablesOfEnvironment(ctx, id, usersShown)
+	return u, err
 }
 
 // environmentJSON is an environment as Cometa serializes it.
@@ -258,15 +304,21 @@ func (a *api) renameEnvironment(c *fiber.Ctx) error {
 	return a.catalogAnswer(c, res.Position, err)
 }
 
-// deleteEnvironment removes an environment.
+// deleteEnvironment removes an environment that no live feature or
+// variable uses; one in use is a 409 naming them (see environmentUsage).
 func (a *api) deleteEnvironment(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "environment_id")
 	if err != nil {
 		return err
 	}
-	res, _, err := commands.ChangeEnvironment(c.UserContext(), a.Log, a.meta(c), id,
-		catalog.DeleteEnvironment{Actor: who.Actor, EnvironmentID: id})
+	ctx := c.UserContext()
+	used, err := a.environmentUsage(ctx, id)
+	if err != nil {
+		return err
+	}
+	res, _, err := commands.ChangeEnvironment(ctx, a.Log, a.meta(c), id,
+		catalog.DeleteEnvironment{Actor: who.Actor, EnvironmentID: id, UsedBy: used})
 	return a.catalogAnswer(c, res.Position, err)
 }
 
