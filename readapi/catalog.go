@@ -2,6 +2,7 @@ package readapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"time"
@@ -127,6 +128,8 @@ func (a *api) applicationNameFree(ctx context.Context, name string, except int64
 }
 
 // renameApplication is Cometa's PATCH /api/applications/<id>/<new_name>/.
+// The id and the new name are the path's; a body is optional (see
+// renameBody).
 func (a *api) renameApplication(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "app_id")
@@ -136,6 +139,9 @@ func (a *api) renameApplication(c *fiber.Ctx) error {
 	name, err := url.PathUnescape(c.Params("app_name"))
 	if err != nil {
 		return domain.Invalid("app_name", "not a valid path segment")
+	}
+	if err := renameBody(c, "app_id", id, "app_name", name); err != nil {
+		return err
 	}
 	ctx := c.UserContext()
 	if err := a.applicationNameFree(ctx, name, id); err != nil {
@@ -276,6 +282,8 @@ func (a *api) createEnvironment(c *fiber.Ctx) error {
 }
 
 // renameEnvironment is Cometa's PATCH /api/environments/<id>/<new_name>/.
+// The id and the new name are the path's; a body is optional (see
+// renameBody).
 func (a *api) renameEnvironment(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "environment_id")
@@ -286,18 +294,8 @@ func (a *api) renameEnvironment(c *fiber.Ctx) error {
 	if err != nil {
 		return domain.Invalid("environment_name", "not a valid path segment")
 	}
-	// The new name is the path's. A body may come along (a client sending
-	// the object back); one that names another name is refused rather
-	// than silently overruled.
-	var body struct {
-		EnvironmentName *string `json:"environment_name"`
-	}
-	if err := decodeBody(c, &body, decodeOptions{optional: true}); err != nil {
+	if err := renameBody(c, "environment_id", id, "environment_name", name); err != nil {
 		return err
-	}
-	if body.EnvironmentName != nil && *body.EnvironmentName != name {
-		return domain.Invalid("environment_name",
-			"the body says %q but the path says %q: the new name is the last path segment", *body.EnvironmentName, name)
 	}
 	res, _, err := commands.ChangeEnvironment(c.UserContext(), a.Log, a.meta(c), id,
 		catalog.RenameEnvironment{Actor: who.Actor, EnvironmentID: id, Name: name})
@@ -320,6 +318,40 @@ func (a *api) deleteEnvironment(c *fiber.Ctx) error {
 	res, _, err := commands.ChangeEnvironment(ctx, a.Log, a.meta(c), id,
 		catalog.DeleteEnvironment{Actor: who.Actor, EnvironmentID: id, UsedBy: used})
 	return a.catalogAnswer(c, res.Position, err)
+}
+
+// renameBody checks the optional body of a catalogue rename, whose id and
+// new name are the path's. A client may send the object back, so fields
+// other than the id and the name are ignored, and so is an absent or null
+// id or name; one that differs from the path's is a 400 naming both values
+// rather than being silently overruled. Malformed JSON is a 400 as for any
+// body.
+func renameBody(c *fiber.Ctx, idField string, id int64, nameField, name string) error {
+	var body map[string]json.RawMessage
+	if err := decodeBody(c, &body, decodeOptions{optional: true}); err != nil {
+		return err
+	}
+	if raw, ok := body[idField]; ok && string(raw) != "null" {
+		var got int64
+		if err := decodeJSON(raw, &got, false); err != nil {
+			return domain.Invalid(idField, "must be an integer id, got %s", raw)
+		}
+		if got != id {
+			return domain.Invalid(idField,
+				"the body says %d but the path says %d: the id is the path's", got, id)
+		}
+	}
+	if raw, ok := body[nameField]; ok && string(raw) != "null" {
+		var got string
+		if err := decodeJSON(raw, &got, false); err != nil {
+			return domain.Invalid(nameField, "must be a string, got %s", raw)
+		}
+		if got != name {
+			return domain.Invalid(nameField,
+				"the body says %q but the path says %q: the new name is the last path segment", got, name)
+		}
+	}
+	return nil
 }
 
 // catalogAnswer finishes a catalogue change: the error, or the settled

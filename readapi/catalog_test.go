@@ -109,3 +109,35 @@ func TestDeleteUsedEnvironment(t *testing.T) {
 	srv.Do(t, del, f.Expand("/backend/api/environments/{env}/"), srv.AdminToken, nil).Want(t, 200)
 	wantNotListed("/backend/api/environments/", `"environment_name":"In use"`)(t, f, nil)
 }
+
+// PATCH /api/applications/<id>/<name>/ takes the id and the new name from
+// its path; a body may come along, but one that is not JSON or names
+// another id or name is refused and changes nothing.
+func TestRenameApplicationBody(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	f := apitest.NewFixture(t, srv)
+	created("{app}", "/backend/api/applications/", "app_id", map[string]any{"app_name": "Before"})(t, f)
+	path := f.Expand("/backend/api/applications/{app}/After/")
+	for _, tc := range []struct{ name, body, says string }{
+		{"another name", `{"app_name": "Other"}`,
+			`app_name: the body says "Other" but the path says "After"`},
+		{"malformed JSON", `garbage`, "malformed JSON"},
+		{"not an object", `[1]`, "expected object"},
+		{"another id", `{"app_id": 1, "app_name": "After"}`, "app_id: the body says 1 but the path says {app}"},
+		{"an id that is not one", `{"app_id": "1"}`, "app_id: must be an integer id"},
+		{"a name that is not one", `{"app_name": 5}`, "app_name: must be a string"},
+	} {
+		srv.Unchanged(t, tc.name, func() {
+			r := srv.Do(t, patch, path, srv.AdminToken, tc.body).Want(t, 400)
+			says(tc.says)(t, f, r)
+		})
+	}
+	wantNotListed("/backend/api/applications/", `"app_name":"After"`)(t, f, nil)
+
+	srv.Do(t, patch, path, srv.AdminToken,
+		f.Expand(`{"app_id": {app}, "app_name": "After", "slug": "Before", "created_on": null}`)).Want(t, 200)
+	wantListed("/backend/api/applications/", `"app_name":"After"`)(t, f, nil)
+	srv.Do(t, patch, f.Expand("/backend/api/applications/{app}/Final/"), srv.AdminToken, nil).Want(t, 200)
+	wantListed("/backend/api/applications/", `"app_name":"Final"`)(t, f, nil)
+}
