@@ -2,6 +2,7 @@ package readapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/catalog"
 	"github.com/cometa-es/cometa/eventstore"
+	"github.com/cometa-es/cometa/projections"
 )
 
 func (a *api) catalogRoutes(r *routes) {
@@ -126,6 +128,8 @@ func (a *api) applicationNameFree(ctx context.Context, name string, except int64
 }
 
 // renameApplication is Cometa's PATCH /api/applications/<id>/<new_name>/.
+// The id and the new name are the path's; a body is optional (see
+// renameBody).
 func (a *api) renameApplication(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "app_id")
@@ -136,6 +140,9 @@ func (a *api) renameApplication(c *fiber.Ctx) error {
 	if err != nil {
 		return domain.Invalid("app_name", "not a valid path segment")
 	}
+	if err := renameBody(c, "app_id", id, "app_name", name); err != nil {
+		return err
+	}
 	ctx := c.UserContext()
 	if err := a.applicationNameFree(ctx, name, id); err != nil {
 		return err
@@ -145,16 +152,61 @@ func (a *api) renameApplication(c *fiber.Ctx) error {
 	return a.catalogAnswer(c, res.Position, err)
 }
 
-// deleteApplication removes an application.
+// deleteApplication removes an application that no live feature uses; one
+// in use is a 409 naming the features (see applicationUsage).
 func (a *api) deleteApplication(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "app_id")
 	if err != nil {
 		return err
 	}
-	res, _, err := commands.ChangeApplication(c.UserContext(), a.Log, a.meta(c), id,
-		catalog.DeleteApplication{Actor: who.Actor, ApplicationID: id})
+	ctx := c.UserContext()
+	used, err := a.applicationUsage(ctx, id)
+	if err != nil {
+		return err
+	}
+	res, _, err := commands.ChangeApplication(ctx, a.Log, a.meta(c), id,
+		catalog.DeleteApplication{Actor: who.Actor, ApplicationID: id, UsedBy: used})
 	return a.catalogAnswer(c, res.Position, err)
+}
+
+// usersShown is how many ids of the features (and variables) that use an
+// application or environment a refused deletion names.
+const usersShown = 5
+
+// applicationUsage looks up the live features that use application id. The
+// command refuses the deletion with a 409 while there are any, after its
+// permission and existence checks, so those answers come first.
+//
+// TODO(catalog): the check reads the read models, so a feature saved at the
+// same moment as the deletion can slip through (a known race).
+func (a *api) applicationUsage(ctx context.Context, id int64) (catalog.Usage, error) {
+	var (
+		u   catalog.Usage
+		err error
+	)
+	features := projections.NewFeatureReader(a.Pool)
+	u.Features, u.FeatureIDs, err = features.FeaturesOfApplication(ctx, id, usersShown)
+	return u, err
+}
+
+// environmentUsage is applicationUsage for environment id: the live
+// features that use it and the live variables scoped to it.
+//
+// TODO(catalog): the check reads the read models, so a feature saved at the
+// same moment as the deletion can slip through (a known race). The same
+// holds for a variable.
+func (a *api) environmentUsage(ctx context.Context, id int64) (catalog.Usage, error) {
+	var (
+		u   catalog.Usage
+		err error
+	)
+	features, variables := projections.NewFeatureReader(a.Pool), projections.NewVariableReader(a.Pool)
+	if u.Features, u.FeatureIDs, err = features.FeaturesOfEnvironment(ctx, id, usersShown); err != nil {
+		return u, err
+	}
+	u.Variables, u.VariableIDs, err = variables.VariablesOfEnvironment(ctx, id, usersShown)
+	return u, err
 }
 
 // environmentJSON is an environment as Cometa serializes it.
@@ -230,6 +282,8 @@ func (a *api) createEnvironment(c *fiber.Ctx) error {
 }
 
 // renameEnvironment is Cometa's PATCH /api/environments/<id>/<new_name>/.
+// The id and the new name are the path's; a body is optional (see
+// renameBody).
 func (a *api) renameEnvironment(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "environment_id")
@@ -240,34 +294,64 @@ func (a *api) renameEnvironment(c *fiber.Ctx) error {
 	if err != nil {
 		return domain.Invalid("environment_name", "not a valid path segment")
 	}
-	// The new name is the path's. A body may come along (a client sending
-	// the object back); one that names another name is refused rather
-	// than silently overruled.
-	var body struct {
-		EnvironmentName *string `json:"environment_name"`
-	}
-	if err := decodeBody(c, &body, decodeOptions{optional: true}); err != nil {
+	if err := renameBody(c, "environment_id", id, "environment_name", name); err != nil {
 		return err
-	}
-	if body.EnvironmentName != nil && *body.EnvironmentName != name {
-		return domain.Invalid("environment_name",
-			"the body says %q but the path says %q: the new name is the last path segment", *body.EnvironmentName, name)
 	}
 	res, _, err := commands.ChangeEnvironment(c.UserContext(), a.Log, a.meta(c), id,
 		catalog.RenameEnvironment{Actor: who.Actor, EnvironmentID: id, Name: name})
 	return a.catalogAnswer(c, res.Position, err)
 }
 
-// deleteEnvironment removes an environment.
+// deleteEnvironment removes an environment that no live feature or
+// variable uses; one in use is a 409 naming them (see environmentUsage).
 func (a *api) deleteEnvironment(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "environment_id")
 	if err != nil {
 		return err
 	}
-	res, _, err := commands.ChangeEnvironment(c.UserContext(), a.Log, a.meta(c), id,
-		catalog.DeleteEnvironment{Actor: who.Actor, EnvironmentID: id})
+	ctx := c.UserContext()
+	used, err := a.environmentUsage(ctx, id)
+	if err != nil {
+		return err
+	}
+	res, _, err := commands.ChangeEnvironment(ctx, a.Log, a.meta(c), id,
+		catalog.DeleteEnvironment{Actor: who.Actor, EnvironmentID: id, UsedBy: used})
 	return a.catalogAnswer(c, res.Position, err)
+}
+
+// renameBody checks the optional body of a catalogue rename, whose id and
+// new name are the path's. A client may send the object back, so fields
+// other than the id and the name are ignored, and so is an absent or null
+// id or name; one that differs from the path's is a 400 naming both values
+// rather than being silently overruled. Malformed JSON is a 400 as for any
+// body.
+func renameBody(c *fiber.Ctx, idField string, id int64, nameField, name string) error {
+	var body map[string]json.RawMessage
+	if err := decodeBody(c, &body, decodeOptions{optional: true}); err != nil {
+		return err
+	}
+	if raw, ok := body[idField]; ok && string(raw) != "null" {
+		var got int64
+		if err := decodeJSON(raw, &got, false); err != nil {
+			return domain.Invalid(idField, "must be an integer id, got %s", raw)
+		}
+		if got != id {
+			return domain.Invalid(idField,
+				"the body says %d but the path says %d: the id is the path's", got, id)
+		}
+	}
+	if raw, ok := body[nameField]; ok && string(raw) != "null" {
+		var got string
+		if err := decodeJSON(raw, &got, false); err != nil {
+			return domain.Invalid(nameField, "must be a string, got %s", raw)
+		}
+		if got != name {
+			return domain.Invalid(nameField,
+				"the body says %q but the path says %q: the new name is the last path segment", got, name)
+		}
+	}
+	return nil
 }
 
 // catalogAnswer finishes a catalogue change: the error, or the settled

@@ -79,9 +79,9 @@ func TestCoreEndpoints(t *testing.T) {
 	apitest.RunCases(t, f, serverCases())
 }
 
-// PATCH /api/environments/<id>/<name>/ takes the new name from its path; a
-// body that names another one is refused and changes nothing, one that
-// agrees, or names nothing, is accepted.
+// PATCH /api/environments/<id>/<name>/ takes the id and the new name from
+// its path; a body that names another one is refused and changes nothing,
+// one that agrees, or names neither, is accepted.
 func TestRenameEnvironmentBody(t *testing.T) {
 	t.Parallel()
 	srv := apitest.Start(t, apitest.Options{})
@@ -95,8 +95,13 @@ func TestRenameEnvironmentBody(t *testing.T) {
 	srv.Unchanged(t, "a body that is not an object", func() {
 		srv.Do(t, patch, f.Expand("/backend/api/environments/{env}/qa/"), srv.AdminToken, `[1]`).Want(t, 400)
 	})
+	srv.Unchanged(t, "a body naming another id", func() {
+		r := srv.Do(t, patch, f.Expand("/backend/api/environments/{env}/qa/"), srv.AdminToken,
+			map[string]any{"environment_name": "qa", "environment_id": 1}).Want(t, 400)
+		wantError(f.Expand("environment_id: the body says 1 but the path says {env}"))(t, f, r)
+	})
 	srv.Do(t, patch, f.Expand("/backend/api/environments/{env}/qa/"), srv.AdminToken,
-		map[string]any{"environment_name": "qa", "environment_id": 1}).Want(t, 200)
+		f.Expand(`{"environment_name": "qa", "environment_id": {env}, "created_on": "2026-01-01"}`)).Want(t, 200)
 	wantListed("/backend/api/environments/", `"environment_name":"qa"`)(t, f, nil)
 	srv.Do(t, patch, f.Expand("/backend/api/environments/{env}/prod/"), srv.AdminToken, nil).Want(t, 200)
 	wantListed("/backend/api/environments/", `"environment_name":"prod"`)(t, f, nil)

@@ -120,10 +120,13 @@ func (c RenameApplication) decide(s Application) ([]eventschemas.Payload, error)
 	}}, nil
 }
 
-// DeleteApplication removes an application.
+// DeleteApplication removes an application that no live feature uses.
 type DeleteApplication struct {
 	Actor         access.Actor
 	ApplicationID int64
+	// UsedBy are the live features that use the application, as the
+	// caller found them; any refuses the deletion (ErrConflict).
+	UsedBy Usage
 }
 
 func (c DeleteApplication) decide(s Application) ([]eventschemas.Payload, error) {
@@ -131,6 +134,9 @@ func (c DeleteApplication) decide(s Application) ([]eventschemas.Payload, error)
 		return nil, err
 	}
 	if err := s.live(c.ApplicationID); err != nil {
+		return nil, err
+	}
+	if err := c.UsedBy.refuse("application", s.ID); err != nil {
 		return nil, err
 	}
 	return []eventschemas.Payload{&eventschemas.ApplicationDeleted{ApplicationID: s.ID}}, nil

@@ -48,6 +48,16 @@ func TestApplication(t *testing.T) {
 			Err: domain.ErrConflict},
 		{Name: "delete needs the flag", Given: created, When: catalog.DeleteApplication{Actor: devops, ApplicationID: 1},
 			Err: domain.ErrForbidden},
+		{Name: "delete in use", Given: created, When: catalog.DeleteApplication{Actor: admin, ApplicationID: 1,
+			UsedBy: catalog.Usage{Features: 4, FeatureIDs: []int64{3, 5, 7, 9}}},
+			Err: domain.ErrConflict, Message: "application 1 is used by 4 features (ids 3, 5, 7, 9): " +
+				"move them to another application first"},
+		{Name: "delete in use needs the flag first", Given: created, When: catalog.DeleteApplication{
+			Actor: devops, ApplicationID: 1, UsedBy: catalog.Usage{Features: 1, FeatureIDs: []int64{3}}},
+			Err: domain.ErrForbidden},
+		{Name: "delete deleted in use", Given: deleted, When: catalog.DeleteApplication{Actor: admin, ApplicationID: 1,
+			UsedBy: catalog.Usage{Features: 1, FeatureIDs: []int64{3}}},
+			Err: domain.ErrNotFound},
 	})
 }
 
@@ -69,6 +79,19 @@ func TestEnvironment(t *testing.T) {
 			Then: []ev{&eventschemas.EnvironmentDeleted{EnvironmentID: 4}}},
 		{Name: "delete unknown", When: catalog.DeleteEnvironment{Actor: admin, EnvironmentID: 4},
 			Err: domain.ErrNotFound},
+		{Name: "delete used by a feature", Given: created, When: catalog.DeleteEnvironment{Actor: admin, EnvironmentID: 4,
+			UsedBy: catalog.Usage{Features: 1, FeatureIDs: []int64{8}}},
+			Err: domain.ErrConflict, Message: "environment 4 is used by 1 feature (id 8): move them"},
+		{Name: "delete used by variables", Given: created, When: catalog.DeleteEnvironment{Actor: admin, EnvironmentID: 4,
+			UsedBy: catalog.Usage{Variables: 7, VariableIDs: []int64{1, 2, 3}}},
+			Err: domain.ErrConflict, Message: "environment 4 is used by 7 variables (ids 1, 2, 3, ...): "},
+		{Name: "delete used by both", Given: created, When: catalog.DeleteEnvironment{Actor: admin, EnvironmentID: 4,
+			UsedBy: catalog.Usage{Features: 2, FeatureIDs: []int64{1, 6}, Variables: 1, VariableIDs: []int64{5}}},
+			Err: domain.ErrConflict, Message: "used by 2 features (ids 1, 6) and 1 variable (id 5): " +
+				"move them to another environment first"},
+		{Name: "delete in use needs the flag first", Given: created, When: catalog.DeleteEnvironment{
+			Actor: devops, EnvironmentID: 4, UsedBy: catalog.Usage{Variables: 1}},
+			Err: domain.ErrForbidden},
 	})
 }
 

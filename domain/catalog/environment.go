@@ -95,10 +95,15 @@ func (c RenameEnvironment) decide(s Environment) ([]eventschemas.Payload, error)
 	return []eventschemas.Payload{&eventschemas.EnvironmentRenamed{EnvironmentID: s.ID, Name: name}}, nil
 }
 
-// DeleteEnvironment removes an environment.
+// DeleteEnvironment removes an environment that no live feature or
+// variable uses.
 type DeleteEnvironment struct {
 	Actor         access.Actor
 	EnvironmentID int64
+	// UsedBy are the live features and variables that use the
+	// environment, as the caller found them; any refuses the deletion
+	// (ErrConflict).
+	UsedBy Usage
 }
 
 func (c DeleteEnvironment) decide(s Environment) ([]eventschemas.Payload, error) {
@@ -106,6 +111,9 @@ func (c DeleteEnvironment) decide(s Environment) ([]eventschemas.Payload, error)
 		return nil, err
 	}
 	if err := s.live(c.EnvironmentID); err != nil {
+		return nil, err
+	}
+	if err := c.UsedBy.refuse("environment", s.ID); err != nil {
 		return nil, err
 	}
 	return []eventschemas.Payload{&eventschemas.EnvironmentDeleted{EnvironmentID: s.ID}}, nil
