@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cometa-es/cometa/domain/role"
 	"github.com/cometa-es/cometa/internal/cryptojs"
 	"github.com/cometa-es/cometa/readapi/apitest"
 )
@@ -322,5 +323,39 @@ func TestVariableBatchConcurrent(t *testing.T) {
 	}
 	if len(values) != 1 || !strings.HasPrefix(values[0], "value ") {
 		t.Errorf("variables named RACED hold %q, want one of the values sent", values)
+	}
+}
+
+// TestVariableOutsiderLearnsNoNames writes, as a MANAGER of another
+// department only, variables into a department whose variable USER
+// exists: whether the name exists or not, the batch, the single form and
+// a PATCH moving the caller's own variable there are all the same 403,
+// and append nothing.
+func TestVariableOutsiderLearnsNoNames(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	setVariables(t, f, "devops", `{"environment_name": "Default", "variables": [
+		{"variable_name": "USER", "variable_value": "alice"}]}`, "{user}")
+	_, outsider := f.Srv.Account(t, role.Manager, f.DeptB)
+	f.Tokens["outsider"] = outsider
+	setVariables(t, f, "outsider", `{"environment_name": "Default", "variables": [
+		{"variable_name": "USER", "variable_value": "bob"}]}`, "{mine}")
+
+	for _, name := range []string{"USER", "NO_SUCH_NAME"} {
+		for _, tc := range []struct{ method, path, body string }{
+			{http.MethodPost, "/backend/api/variables/", `{"environment_name": "Default", "department_id": {deptA},
+				"variables": [{"variable_name": "` + name + `", "variable_value": "pwn"}]}`},
+			{http.MethodPost, "/backend/api/variables/", `{"environment_id": 1, "department_id": {deptA},
+				"variables": [{"variable_name": "` + name + `", "variable_value": "pwn"}]}`},
+			{http.MethodPost, "/backend/api/variables/", `{"department": {deptA}, "environment": 1,
+				"variable_name": "` + name + `", "variable_value": "pwn"}`},
+			{http.MethodPatch, "/backend/api/variables/{mine}/",
+				`{"department": {deptA}, "variable_name": "` + name + `"}`},
+		} {
+			f.Srv.Unchanged(t, tc.method+" "+name, func() {
+				r := f.Srv.Do(t, tc.method, f.Expand(tc.path), outsider, f.Expand(tc.body)).Want(t, http.StatusForbidden)
+				says("not a member of department {deptA}")(t, f, r)
+			})
+		}
 	}
 }
