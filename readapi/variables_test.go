@@ -359,3 +359,46 @@ func TestVariableOutsiderLearnsNoNames(t *testing.T) {
 		}
 	}
 }
+
+// TestVariablesOfEnvironmentByNameAndID lists the variables of one
+// environment by name and ?environment_id= together: the id picks the
+// environment, so a name two environments share is no longer ambiguous,
+// and a name that is not the environment's is a 400 naming both. A name
+// with nothing visible in it is empty, and an unknown name says that the
+// path takes an environment name, not a variable id.
+func TestVariablesOfEnvironmentByNameAndID(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	var prod []string
+	for range 2 {
+		created("{env}", "/backend/api/environments/", "environment_id",
+			map[string]any{"environment_name": "Prod"})(t, f)
+		prod = append(prod, f.Vars["{env}"])
+	}
+	r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Tokens["devops"], `{"environment_id": `+prod[1]+
+		`, "variables": [{"variable_name": "a", "variable_value": "b"}]}`).Want(t, 201)
+	f.Vars["{inSecond}"] = lookup(t, r, "data.0.id")
+
+	for _, tc := range []struct {
+		path   string
+		status int
+		check  func(*testing.T, *apitest.Fixture, *apitest.Response)
+	}{
+		{"/backend/api/variables/Prod/?environment_id=" + prod[1], 200, listsExactly("", "id", "{inSecond}")},
+		{"/backend/api/variables/Prod/?environment_id=" + prod[0], 200, listsExactly("", "id")},
+		{"/backend/api/variables/Default/?environment_id=" + prod[1], 400,
+			says(`environment_name: "Default" is not the name of environment_id ` + prod[1] + ` (that is "Prod")`)},
+		{"/backend/api/variables/Prod/?environment_id=4040", 404, says("environment 4040: not found")},
+		{"/backend/api/variables/Prod/?environment_id=0", 400, says("environment_id: must be a positive integer")},
+		{"/backend/api/variables/Prod/", 400, says(`"Prod" is the name of more than one environment`)},
+		{"/backend/api/variables/%E2%80%8B/", 400, says("environment_name: must not be empty")},
+		{"/backend/api/variables/%20%E2%80%8B%E3%85%A4/", 400, says("environment_name: must not be empty")},
+		{"/backend/api/variables/" + f.Vars["{inSecond}"] + "/", 404,
+			says(`environment "` + f.Vars["{inSecond}"] +
+				`": not found (GET /variables/<name>/ takes an environment name`)},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			tc.check(t, f, f.Srv.Do(t, http.MethodGet, tc.path, f.Tokens["devops"], nil).Want(t, tc.status))
+		})
+	}
+}
