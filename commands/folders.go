@@ -213,28 +213,45 @@ func (f *Folders) Delete(ctx context.Context, meta Meta, actor access.Actor, id 
 }
 
 // Load returns folder id as its stream makes it. A folder that does not
-// exist, was deleted, or is of a department the actor is not in is
-// domain.ErrNotFound.
+// exist, was deleted, or is of a department the actor is not in or that
+// was deleted is domain.ErrNotFound.
 func (f *Folders) Load(ctx context.Context, actor access.Actor, id int64) (folder.State, error) {
 	history, _, err := f.log.Load(ctx, folder.Stream(id))
 	if err != nil {
 		return folder.State{}, err
 	}
+	return f.visible(ctx, actor, id, history)
+}
+
+// visible folds history and reports a folder that does not exist, was
+// deleted, or is of a department the actor is not a member of as not
+// found. So is a folder of a deleted department, for every actor (a
+// SUPERUSER too), as the read models hide it: its department's stream
+// says so.
+func (f *Folders) visible(ctx context.Context, actor access.Actor, id int64, history []Recorded) (
+	folder.State, error) {
 	s := folder.Fold(payloadsOf(history))
 	if !s.Exists || s.Deleted || s.ID != id || !actor.InDepartment(s.DepartmentID) {
+		return s, domain.NotFound("folder", id)
+	}
+	gone, err := departmentDeleted(ctx, f.log, s.DepartmentID)
+	if err != nil {
+		return s, err
+	}
+	if gone {
 		return s, domain.NotFound("folder", id)
 	}
 	return s, nil
 }
 
 // execute runs the folder command that build makes from the loaded state
-// of folder id, which must be visible to actor.
+// of folder id, which must be visible to actor (see visible).
 func (f *Folders) execute(ctx context.Context, meta Meta, actor access.Actor, id int64,
 	build func(folder.State) (folder.Command, error)) (eventstore.AppendResult, bool, error) {
 	return f.log.Execute(ctx, folder.Stream(id), meta, func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
-		s := folder.Fold(payloadsOf(history))
-		if !s.Exists || s.Deleted || s.ID != id || !actor.InDepartment(s.DepartmentID) {
-			return nil, domain.NotFound("folder", id)
+		s, err := f.visible(ctx, actor, id, history)
+		if err != nil {
+			return nil, err
 		}
 		cmd, err := build(s)
 		if err != nil {

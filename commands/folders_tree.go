@@ -104,9 +104,9 @@ func (f *Folders) moveOnce(ctx context.Context, meta Meta, actor access.Actor, i
 	if err != nil {
 		return res, false, 0, 0, err
 	}
-	s := folder.Fold(payloadsOf(history))
-	if !s.Exists || s.Deleted || s.ID != id || !actor.InDepartment(s.DepartmentID) {
-		return res, false, 0, 0, domain.NotFound("folder", id)
+	s, err := f.visible(ctx, actor, id, history)
+	if err != nil {
+		return res, false, 0, 0, err
 	}
 	if parent == 0 && department == 0 {
 		department = s.DepartmentID

@@ -16,7 +16,8 @@ import (
 
 // VariableIndex is what the variable commands read of the variables read
 // model: the scopes that exist and the names taken in them. It may lag the
-// log.
+// log, so the commands read departments from their streams and ask it only
+// about environments and features.
 type VariableIndex interface {
 	// Find returns the id of the live variable named name in the scope,
 	// or 0.
@@ -114,8 +115,14 @@ func (v *Variables) Create(ctx context.Context, meta Meta, actor access.Actor, i
 // stream when the read model does not show it yet, and replaces its value
 // instead, so concurrent Puts of one new name create one variable and
 // never answer that the name is taken.
+//
+// The scope is checked before the name is looked up, so that an actor
+// outside the department learns nothing of the names it holds.
 func (v *Variables) Put(ctx context.Context, meta Meta, actor access.Actor, in VariableInput) (
 	id int64, res eventstore.AppendResult, created bool, err error) {
+	if _, err := v.scope(ctx, actor, in); err != nil {
+		return 0, res, false, fmt.Errorf("set variable: %w", err)
+	}
 	for attempt := 1; ; attempt++ {
 		found, held, err := v.holder(ctx, meta, in)
 		if err != nil {
@@ -192,7 +199,7 @@ func (v *Variables) Update(ctx context.Context, meta Meta, actor access.Actor, i
 	stream := variable.Stream(id)
 	var key string // the scope and name the first decision went for
 	decide := func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
-		s, err := visibleVariable(actor, id, history)
+		s, err := v.visible(ctx, actor, id, history)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +242,7 @@ func (v *Variables) Update(ctx context.Context, meta Meta, actor access.Actor, i
 func (v *Variables) Delete(ctx context.Context, meta Meta, actor access.Actor, id int64) (eventstore.AppendResult, error) {
 	res, _, err := removed(ctx, v.log, meta, VariableName, variable.Stream(id),
 		func(history []Recorded, _ bool) ([]eventschemas.Payload, error) {
-			s, err := visibleVariable(actor, id, history)
+			s, err := v.visible(ctx, actor, id, history)
 			if err != nil {
 				return nil, err
 			}
@@ -247,25 +254,16 @@ func (v *Variables) Delete(ctx context.Context, meta Meta, actor access.Actor, i
 	return res, nil
 }
 
-// prepare checks that in's scope exists and its name is free (for variable
-// id, 0 for a new one), encrypts a plain value marked encrypted, and
-// returns the domain command.
+// prepare checks in's scope (see scope) and that its name is free (for
+// variable id, 0 for a new one), encrypts a plain value marked encrypted,
+// and returns the domain command.
 func (v *Variables) prepare(ctx context.Context, actor access.Actor, id int64, in VariableInput) (variable.Set, error) {
-	depOK, envOK, featDep, err := v.index.ScopeKnown(ctx, in.DepartmentID, in.EnvironmentID, in.FeatureID)
-	if err != nil {
+	featDep, err := v.scope(ctx, actor, in)
+	if err != nil && !errors.Is(err, domain.ErrInvalid) {
 		return variable.Set{}, err
 	}
-	var errs []error
-	if !depOK {
-		errs = append(errs, domain.Invalid("department", "department %d does not exist", in.DepartmentID))
-	}
-	if !envOK {
-		errs = append(errs, domain.Invalid("environment", "environment %d does not exist", in.EnvironmentID))
-	}
-	if in.FeatureID > 0 && (featDep == 0 || !actor.InDepartment(featDep)) {
-		errs = append(errs, domain.Invalid("feature", "feature %d does not exist", in.FeatureID))
-		featDep = 0
-	}
+
+	errs := []error{err} // an unknown scope is reported with a bad value
 	value := in.Value
 	encrypt := in.Encrypted && !cryptojs.IsCiphertext(value)
 	if encrypt {
@@ -297,6 +295,44 @@ func (v *Variables) prepare(ctx context.Context, actor access.Actor, id int64, i
 		Name: in.Name, Based: in.Based, Encrypted: in.Encrypted, Value: value}, nil
 }
 
+// scope checks that actor may set a variable in in's scope and that the
+// scope exists, and returns the department of in's feature (0 without
+// one). Membership of the department is checked first and on its own: an
+// actor outside it is refused (forbidden) before anything of it is read,
+// whether it exists or which names it holds. The department must be live
+// on its own stream, so one deleted a moment ago is refused although the
+// read model may still list it; the environment and the feature are
+// looked up in the read model. Every unknown part is named.
+func (v *Variables) scope(ctx context.Context, actor access.Actor, in VariableInput) (int64, error) {
+	if in.DepartmentID > 0 {
+		if err := actor.RequireDepartment(in.DepartmentID); err != nil {
+			return 0, err
+		}
+	}
+	_, envOK, featDep, err := v.index.ScopeKnown(ctx, 0, in.EnvironmentID, in.FeatureID)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	if in.DepartmentID != 0 {
+		dep, err := LoadDepartment(ctx, v.log, in.DepartmentID)
+		if err != nil {
+			return 0, err
+		}
+		if !dep.Exists || dep.Deleted {
+			errs = append(errs, domain.Invalid("department", "department %d does not exist", in.DepartmentID))
+		}
+	}
+	if !envOK {
+		errs = append(errs, domain.Invalid("environment", "environment %d does not exist", in.EnvironmentID))
+	}
+	if in.FeatureID > 0 && (featDep == 0 || !actor.InDepartment(featDep)) {
+		errs = append(errs, domain.Invalid("feature", "feature %d does not exist", in.FeatureID))
+		featDep = 0
+	}
+	return featDep, errors.Join(errs...)
+}
+
 // basedOf is the scope Set gives a variable whose Based is empty.
 func basedOf(in VariableInput) string {
 	switch {
@@ -309,12 +345,22 @@ func basedOf(in VariableInput) string {
 	}
 }
 
-// visibleVariable folds history and reports a variable that does not
-// exist, was deleted, or is of a department the actor is not in as not
-// found.
-func visibleVariable(actor access.Actor, id int64, history []Recorded) (variable.State, error) {
+// visible folds history and reports a variable that does not exist, was
+// deleted, or is of a department the actor is not in as not found. So is
+// a variable of a deleted department, for every actor (a SUPERUSER too):
+// the department's stream says so, as the read model hides it, and a
+// write to it would land where no list shows it and keep its name taken.
+func (v *Variables) visible(ctx context.Context, actor access.Actor, id int64, history []Recorded) (
+	variable.State, error) {
 	s := variable.Fold(payloadsOf(history))
 	if !s.Exists || s.Deleted || s.ID != id || !actor.InDepartment(s.DepartmentID) {
+		return s, domain.NotFound("variable", id)
+	}
+	gone, err := departmentDeleted(ctx, v.log, s.DepartmentID)
+	if err != nil {
+		return s, err
+	}
+	if gone {
 		return s, domain.NotFound("variable", id)
 	}
 	return s, nil

@@ -293,6 +293,20 @@ func (r *VariableReader) EnvironmentsByName(ctx context.Context, name string) ([
 	return ids, nil
 }
 
+// EnvironmentName returns the name of environment id; ok is false when
+// there is no such environment.
+func (r *VariableReader) EnvironmentName(ctx context.Context, id int64) (name string, ok bool, err error) {
+	err = r.pool.QueryRow(ctx, `SELECT name FROM rm_variables.environments WHERE environment_id = $1`, id).
+		Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("name of environment %d: %w", id, err)
+	}
+	return name, true, nil
+}
+
 // ScopeKnown reports whether department and environment exist (an id of
 // 0 is not asked about and reported true), and the department of live
 // feature (0 when there is none or feature is 0).

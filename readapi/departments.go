@@ -196,7 +196,16 @@ func (a *api) updateDepartment(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"success": true})
 }
 
-// deleteDepartment removes a department; its memberships go with it.
+// goneDepartmentModels are the read models that hide a deleted
+// department's contents (features, folders, variables, runs, schedules,
+// history) besides the departments and memberships themselves.
+var goneDepartmentModels = []string{"departments", "accounts", "features", "folders", "variables",
+	"runs", "schedules", historyModel}
+
+// deleteDepartment removes a department; its memberships go with it. The
+// answer waits for every model that hides the department's contents, so
+// that a read which follows it no longer finds them (the writes refuse
+// them from the department's stream already).
 func (a *api) deleteDepartment(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "department_id")
@@ -209,7 +218,7 @@ func (a *api) deleteDepartment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := a.settle(ctx, res.Position, "departments", "accounts"); err != nil {
+	if err := a.settle(ctx, res.Position, goneDepartmentModels...); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"success": true})

@@ -104,3 +104,85 @@ func atRoot(k kit, id int64) bool {
 	k.get("/backend/api/folders/", "admin", 200, &tree)
 	return slices.Contains(tree.Features, id)
 }
+
+// TestDeletedDepartmentVariablesGone deletes a department that holds a
+// variable: to the SUPERUSER, as to everyone, the variable is then gone.
+// A PATCH (one that would move it to a live department too), a DELETE and
+// a batch into the deleted department are refused and append nothing, and
+// its name stays free in the live department.
+func TestDeletedDepartmentVariablesGone(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	k := kit{t: t, f: f}
+	dept := f.Srv.Department(t, "Leaving with its variables")
+	f.Vars["{dept}"] = strconv.FormatInt(dept, 10)
+	var made struct {
+		Data struct {
+			ID int64 `json:"id"`
+		} `json:"data"`
+	}
+	k.do(http.MethodPost, "/backend/api/variables/", "admin", map[string]any{"department": dept,
+		"environment": 1, "variable_name": "RV6", "variable_value": "v"}, 201, &made)
+	f.Vars["{var}"] = strconv.FormatInt(made.Data.ID, 10)
+	k.do(http.MethodDelete, "/backend/api/departments/{dept}/", "admin", nil, 200, nil)
+
+	k.refused(http.MethodPatch, "/backend/api/variables/{var}/", "admin",
+		map[string]any{"department": f.DeptA}, http.StatusNotFound)
+	k.refused(http.MethodPatch, "/backend/api/variables/{var}/", "admin",
+		map[string]any{"variable_value": "changed"}, http.StatusNotFound)
+	k.refused(http.MethodDelete, "/backend/api/variables/{var}/", "admin", nil, http.StatusNotFound)
+	batch := func(department int64) map[string]any {
+		return map[string]any{"environment_id": 1, "department_id": department,
+			"variables": []any{map[string]any{"variable_name": "RV6", "variable_value": "w"}}}
+	}
+	f.Srv.Unchanged(t, "a batch into the deleted department", func() {
+		r := k.do(http.MethodPost, "/backend/api/variables/", "admin", batch(dept), http.StatusBadRequest, nil)
+		says("department {dept} does not exist")(t, f, r)
+	})
+
+	// Nothing moved the name into the live department: the single form
+	// creates it there, and the batch then replaces that variable's value.
+	var fresh struct {
+		Data struct {
+			ID int64 `json:"id"`
+		} `json:"data"`
+	}
+	k.do(http.MethodPost, "/backend/api/variables/", "admin", map[string]any{"department": f.DeptA,
+		"environment": 1, "variable_name": "RV6", "variable_value": "v"}, http.StatusCreated, &fresh)
+	r := k.do(http.MethodPost, "/backend/api/variables/", "admin", batch(f.DeptA), http.StatusOK, nil)
+	if got, want := lookup(t, r, "data.0.id"), strconv.FormatInt(fresh.Data.ID, 10); got != want {
+		t.Errorf("the batch in department %d set variable %s, want %s", f.DeptA, got, want)
+	}
+	body := string(k.get("/backend/api/variables/", "admin", 200, nil).Body)
+	if strings.Contains(body, `"id":`+f.Vars["{var}"]+`,`) {
+		t.Errorf("the variable of the deleted department is listed: %s", body)
+	}
+}
+
+// TestDeletedDepartmentFoldersGone deletes a department that holds a
+// folder: the SUPERUSER's GET, rename, move and DELETE of the folder are
+// all 404, and the writes append nothing.
+func TestDeletedDepartmentFoldersGone(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	k := kit{t: t, f: f}
+	dept := f.Srv.Department(t, "Leaving with its folders")
+	f.Vars["{dept}"] = strconv.FormatInt(dept, 10)
+	var made struct {
+		ID int64 `json:"folder_id"`
+	}
+	k.do(http.MethodPost, "/backend/api/folders/", "admin", map[string]any{"name": "Orphan", "department": dept},
+		http.StatusCreated, &made)
+	f.Vars["{dir}"] = strconv.FormatInt(made.ID, 10)
+	k.do(http.MethodDelete, "/backend/api/departments/{dept}/", "admin", nil, 200, nil)
+
+	k.get("/backend/api/folders/{dir}/", "admin", http.StatusNotFound, nil)
+	k.refused(http.MethodPatch, "/backend/api/folders/", "admin",
+		map[string]any{"folder_id": made.ID, "name": "Renamed"}, http.StatusNotFound)
+	k.refused(http.MethodPatch, "/backend/api/folders/", "admin",
+		map[string]any{"folder_id": made.ID, "department": f.DeptA}, http.StatusNotFound)
+	k.refused(http.MethodPost, "/backend/api/folders/", "admin",
+		map[string]any{"old_folder": made.ID, "new_folder": 0, "department": f.DeptA}, http.StatusNotFound)
+	k.refused(http.MethodDelete, "/backend/api/folders/{dir}/", "admin", nil, http.StatusNotFound)
+	k.refused(http.MethodDelete, "/backend/api/folders/{dir}/remove/", "admin", nil, http.StatusNotFound)
+}

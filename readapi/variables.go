@@ -13,6 +13,7 @@ import (
 
 	"github.com/cometa-es/cometa/commands"
 	"github.com/cometa-es/cometa/domain"
+	"github.com/cometa-es/cometa/domain/catalog"
 	"github.com/cometa-es/cometa/domain/role"
 	"github.com/cometa-es/cometa/eventstore"
 	"github.com/cometa-es/cometa/projections"
@@ -44,7 +45,8 @@ func (a *api) variableRoutes(r *routes) {
 // a bare array.
 //
 // ?environment_id= narrows either list to the environment of that id,
-// which must exist.
+// which must exist. With both, the id picks the environment (names are
+// not unique) and the name must be that environment's.
 func (h *variableAPI) list(c *fiber.Ctx) error {
 	who := callerOf(c)
 	var q struct {
@@ -53,31 +55,36 @@ func (h *variableAPI) list(c *fiber.Ctx) error {
 	if err := decodeQuery(c, &q, false); err != nil {
 		return err
 	}
+	name, err := pathEnvironment(c)
+	if err != nil {
+		return err
+	}
+	if q.EnvironmentID != nil && *q.EnvironmentID <= 0 {
+		return domain.Invalid("environment_id", "must be a positive integer, got %d", *q.EnvironmentID)
+	}
+
 	ctx := c.UserContext()
 	filter := projections.VariableFilter{Departments: who.Departments, All: who.SeesAllDepartments()}
-	if c.Params("environment_name") != "" {
-		env, err := url.PathUnescape(strings.Clone(c.Params("environment_name")))
+	switch {
+	case q.EnvironmentID != nil:
+		id := *q.EnvironmentID
+		known, found, err := h.reader.EnvironmentName(ctx, id)
 		if err != nil {
-			return domain.Invalid("environment_name", "%v", err)
-		}
-		if strings.TrimSpace(env) == "" {
-			return domain.Invalid("environment_name", "must not be empty")
-		}
-		if err := h.unambiguous(ctx, env); err != nil {
 			return err
 		}
-		filter.EnvironmentName = env
-	}
-	if q.EnvironmentID != nil {
-		if *q.EnvironmentID <= 0 {
-			return domain.Invalid("environment_id", "must be a positive integer, got %d", *q.EnvironmentID)
+		if !found {
+			return domain.NotFound("environment", id)
 		}
-		if _, envKnown, _, err := h.reader.ScopeKnown(ctx, 0, *q.EnvironmentID, 0); err != nil {
+		if name != "" && name != known {
+			return domain.Invalid("environment_name", "%q is not the name of environment_id %d (that is %q)",
+				name, id, known)
+		}
+		filter.EnvironmentID = id
+	case name != "":
+		if err := h.unambiguous(ctx, name); err != nil {
 			return err
-		} else if !envKnown {
-			return domain.NotFound("environment", *q.EnvironmentID)
 		}
-		filter.EnvironmentID = *q.EnvironmentID
+		filter.EnvironmentName = name
 	}
 	list, err := h.reader.List(ctx, filter)
 	if err != nil {
@@ -89,21 +96,39 @@ func (h *variableAPI) list(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
+// pathEnvironment returns the environment name of the list's path,
+// percent-decoded and trimmed, or "" when the path has none. A name no
+// environment could have (nothing visible in it, too long, a control
+// character) is refused by the rule environment names are made with.
+func pathEnvironment(c *fiber.Ctx) (string, error) {
+	raw := c.Params("environment_name")
+	if raw == "" {
+		return "", nil
+	}
+	env, err := url.PathUnescape(strings.Clone(raw))
+	if err != nil {
+		return "", domain.Invalid("environment_name", "%v", err)
+	}
+	return domain.RequireText("environment_name", env, catalog.MaxNameLength)
+}
+
 // unambiguous refuses an environment name of the list's path that no
 // environment has (a 404), or that several have: their variables mixed in
 // one array could not be told apart, since each shows only its
-// environment's name.
+// environment's name. The path is shared with the writes of a variable by
+// id, so the 404 says that a GET there names an environment.
 func (h *variableAPI) unambiguous(ctx context.Context, env string) error {
 	ids, err := h.reader.EnvironmentsByName(ctx, env)
 	if err != nil {
 		return err
 	}
 	if len(ids) == 0 {
-		return fmt.Errorf("environment %q: %w", env, domain.ErrNotFound)
+		return fmt.Errorf("environment %q: %w (GET /variables/<name>/ takes an environment name, "+
+			"not a variable id; variables are read in the list, GET /variables/)", env, domain.ErrNotFound)
 	}
 	if len(ids) > 1 {
 		return domain.Invalid("environment_name",
-			"%q is the name of more than one environment: list /backend/api/variables/ and pick by environment id", env)
+			"%q is the name of more than one environment: add ?environment_id= to pick one", env)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cometa-es/cometa/domain/role"
 	"github.com/cometa-es/cometa/internal/cryptojs"
 	"github.com/cometa-es/cometa/readapi/apitest"
 )
@@ -322,5 +323,82 @@ func TestVariableBatchConcurrent(t *testing.T) {
 	}
 	if len(values) != 1 || !strings.HasPrefix(values[0], "value ") {
 		t.Errorf("variables named RACED hold %q, want one of the values sent", values)
+	}
+}
+
+// TestVariableOutsiderLearnsNoNames writes, as a MANAGER of another
+// department only, variables into a department whose variable USER
+// exists: whether the name exists or not, the batch, the single form and
+// a PATCH moving the caller's own variable there are all the same 403,
+// and append nothing.
+func TestVariableOutsiderLearnsNoNames(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	setVariables(t, f, "devops", `{"environment_name": "Default", "variables": [
+		{"variable_name": "USER", "variable_value": "alice"}]}`, "{user}")
+	_, outsider := f.Srv.Account(t, role.Manager, f.DeptB)
+	f.Tokens["outsider"] = outsider
+	setVariables(t, f, "outsider", `{"environment_name": "Default", "variables": [
+		{"variable_name": "USER", "variable_value": "bob"}]}`, "{mine}")
+
+	for _, name := range []string{"USER", "NO_SUCH_NAME"} {
+		for _, tc := range []struct{ method, path, body string }{
+			{http.MethodPost, "/backend/api/variables/", `{"environment_name": "Default", "department_id": {deptA},
+				"variables": [{"variable_name": "` + name + `", "variable_value": "pwn"}]}`},
+			{http.MethodPost, "/backend/api/variables/", `{"environment_id": 1, "department_id": {deptA},
+				"variables": [{"variable_name": "` + name + `", "variable_value": "pwn"}]}`},
+			{http.MethodPost, "/backend/api/variables/", `{"department": {deptA}, "environment": 1,
+				"variable_name": "` + name + `", "variable_value": "pwn"}`},
+			{http.MethodPatch, "/backend/api/variables/{mine}/",
+				`{"department": {deptA}, "variable_name": "` + name + `"}`},
+		} {
+			f.Srv.Unchanged(t, tc.method+" "+name, func() {
+				r := f.Srv.Do(t, tc.method, f.Expand(tc.path), outsider, f.Expand(tc.body)).Want(t, http.StatusForbidden)
+				says("not a member of department {deptA}")(t, f, r)
+			})
+		}
+	}
+}
+
+// TestVariablesOfEnvironmentByNameAndID lists the variables of one
+// environment by name and ?environment_id= together: the id picks the
+// environment, so a name two environments share is no longer ambiguous,
+// and a name that is not the environment's is a 400 naming both. A name
+// with nothing visible in it is empty, and an unknown name says that the
+// path takes an environment name, not a variable id.
+func TestVariablesOfEnvironmentByNameAndID(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	var prod []string
+	for range 2 {
+		created("{env}", "/backend/api/environments/", "environment_id",
+			map[string]any{"environment_name": "Prod"})(t, f)
+		prod = append(prod, f.Vars["{env}"])
+	}
+	r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Tokens["devops"], `{"environment_id": `+prod[1]+
+		`, "variables": [{"variable_name": "a", "variable_value": "b"}]}`).Want(t, 201)
+	f.Vars["{inSecond}"] = lookup(t, r, "data.0.id")
+
+	for _, tc := range []struct {
+		path   string
+		status int
+		check  func(*testing.T, *apitest.Fixture, *apitest.Response)
+	}{
+		{"/backend/api/variables/Prod/?environment_id=" + prod[1], 200, listsExactly("", "id", "{inSecond}")},
+		{"/backend/api/variables/Prod/?environment_id=" + prod[0], 200, listsExactly("", "id")},
+		{"/backend/api/variables/Default/?environment_id=" + prod[1], 400,
+			says(`environment_name: "Default" is not the name of environment_id ` + prod[1] + ` (that is "Prod")`)},
+		{"/backend/api/variables/Prod/?environment_id=4040", 404, says("environment 4040: not found")},
+		{"/backend/api/variables/Prod/?environment_id=0", 400, says("environment_id: must be a positive integer")},
+		{"/backend/api/variables/Prod/", 400, says(`"Prod" is the name of more than one environment`)},
+		{"/backend/api/variables/%E2%80%8B/", 400, says("environment_name: must not be empty")},
+		{"/backend/api/variables/%20%E2%80%8B%E3%85%A4/", 400, says("environment_name: must not be empty")},
+		{"/backend/api/variables/" + f.Vars["{inSecond}"] + "/", 404,
+			says(`environment "` + f.Vars["{inSecond}"] +
+				`": not found (GET /variables/<name>/ takes an environment name`)},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			tc.check(t, f, f.Srv.Do(t, http.MethodGet, tc.path, f.Tokens["devops"], nil).Want(t, tc.status))
+		})
 	}
 }
