@@ -201,9 +201,14 @@ func (a *api) departmentIDs(ctx context.Context) ([]int64, error) {
 // calls the role user_role, Cometa permission_name; both are read.
 // favourite_browsers is, in Cometa, a JSON-encoded string; an array is
 // taken as well.
+//
+// The PATCH is not partial for name and email: Cometa's spec (§5.3) says
+// the body must contain both, so an absent (or null) one is a 400 "is
+// required", told apart from one sent empty ("must not be empty"). The
+// other fields keep their values when absent.
 type updateAccountBody struct {
-	Name              string          `json:"name"`
-	Email             string          `json:"email"`
+	Name              *string         `json:"name"`
+	Email             *string         `json:"email"`
 	PermissionName    string          `json:"permission_name"`
 	UserRole          string          `json:"user_role"`
 	Departments       *[]int64        `json:"departments"`
@@ -224,16 +229,15 @@ func (a *api) updateAccount(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	cmd := account.Update{Actor: who.Actor, AccountID: id, Name: body.Name, Email: body.Email,
-		Role: body.PermissionName, Settings: body.Settings}
+	cmd := account.Update{Actor: who.Actor, AccountID: id, Role: body.PermissionName,
+		Settings: body.Settings}
 	if cmd.Role == "" {
 		cmd.Role = body.UserRole
 	}
-	if cmd.Role != "" {
-		if _, err := role.Lookup(cmd.Role); err != nil {
-			return err // before keepSuperuser, which would answer 409
-		}
+	if err := checkUpdateBody(body, cmd.Role); err != nil {
+		return err // before keepSuperuser, which would answer 409
 	}
+	cmd.Name, cmd.Email = *body.Name, *body.Email
 	if cmd.FavouriteBrowsers, err = favouriteBrowsers(body.FavouriteBrowsers); err != nil {
 		return err
 	}
@@ -253,7 +257,7 @@ func (a *api) updateAccount(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err := a.emailFree(ctx, body.Email, id); err != nil {
+	if err := a.emailFree(ctx, cmd.Email, id); err != nil {
 		return err
 	}
 	if cmd.Role != "" && cmd.Role != role.Superuser {
@@ -272,6 +276,24 @@ func (a *api) updateAccount(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"success": true})
+}
+
+// checkUpdateBody reports, together, the required fields the body lacks
+// and an unknown role name (roleName, from permission_name or user_role).
+func checkUpdateBody(body updateAccountBody, roleName string) error {
+	var problems []error
+	if body.Name == nil {
+		problems = append(problems, domain.Invalid("name", "is required"))
+	}
+	if body.Email == nil {
+		problems = append(problems, domain.Invalid("email", "is required"))
+	}
+	if roleName != "" {
+		if _, err := role.Lookup(roleName); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	return errors.Join(problems...)
 }
 
 // sameSet reports whether a and b hold the same ids, in any order and

@@ -1,0 +1,70 @@
+package readapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cometa-es/cometa/readapi/apitest"
+)
+
+// TestUpdateAccountRequired answers a PATCH without name or email with a
+// 400 saying each absent one "is required" (Cometa's spec §5.3 requires
+// both) and one sent empty "must not be empty", appending nothing; with
+// both sent, the role changes.
+func TestUpdateAccountRequired(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	id, token := srv.Account(t, "DEVOPS", srv.DefaultDepartment)
+	path := fmt.Sprintf("/backend/api/accounts/%d/", id)
+
+	for _, tc := range []struct {
+		body   string
+		want   []string
+		fields []string
+	}{
+		{`{"permission_name": "ANALYSIS"}`, []string{"name: is required", "email: is required"},
+			[]string{"name", "email"}},
+		{`{"name": "Renamed", "permission_name": "ANALYSIS"}`, []string{"email: is required"},
+			[]string{"email"}},
+		{`{"name": null, "email": "devops@example.test"}`, []string{"name: is required"},
+			[]string{"name"}},
+		{`{"name": "", "email": " "}`, []string{"name: must not be empty", "email: must not be empty"},
+			[]string{"name", "email"}},
+		{`{"permission_name": "ROOT"}`,
+			[]string{"name: is required", "email: is required", `unknown role "ROOT"`},
+			[]string{"name", "email", "permission_name"}},
+	} {
+		srv.Unchanged(t, tc.body, func() {
+			var answer struct {
+				Error  string `json:"error"`
+				Fields []struct {
+					Field string `json:"field"`
+				} `json:"fields"`
+			}
+			srv.Send(t, apitest.Request{Method: patch, Path: path, Token: srv.AdminToken, Body: tc.body}).
+				Want(t, http.StatusBadRequest).JSON(t, &answer)
+			for _, w := range tc.want {
+				if !strings.Contains(answer.Error, w) {
+					t.Errorf("%s: error %q, want it to contain %q", tc.body, answer.Error, w)
+				}
+			}
+			var named []string
+			for _, f := range answer.Fields {
+				named = append(named, f.Field)
+			}
+			if !slices.Equal(named, tc.fields) {
+				t.Errorf("%s: fields %v, want %v", tc.body, named, tc.fields)
+			}
+		})
+	}
+
+	srv.Do(t, patch, path, srv.AdminToken, map[string]any{"name": "Test DEVOPS",
+		"email": "devops-required@example.test", "permission_name": "ANALYSIS"}).Want(t, http.StatusOK)
+	me := srv.Do(t, get, "/backend/addoidcaccount/", token, nil).Want(t, http.StatusOK).Map(t)
+	if got := me["user_permissions"].(map[string]any)["permission_name"]; got != "ANALYSIS" {
+		t.Errorf("role after the change %v, want ANALYSIS", got)
+	}
+}
