@@ -380,8 +380,17 @@ func (a *api) deleteAccount(c *fiber.Ctx) error {
 	}, "deleting", nil)
 }
 
+// issueTokenBody is POST /backend/api/accounts/<user_id>/tokens/. A token
+// has no options yet, so the body is optional and, when sent, an empty
+// object: any field is refused rather than ignored, so that a client
+// believing it set something (a name, an expiry) learns otherwise.
+type issueTokenBody struct{}
+
 // issueToken gives an account another API token, shown this once.
 func (a *api) issueToken(c *fiber.Ctx) error {
+	if err := decodeOptionalObject(c, &issueTokenBody{}); err != nil {
+		return err
+	}
 	secret, token := commands.NewToken()
 	return a.changeAccount(c, func(who Caller, id int64) account.Command {
 		return account.IssueToken{Actor: who.Actor, AccountID: id, Token: token}
@@ -395,6 +404,40 @@ func (a *api) revokeTokens(c *fiber.Ctx) error {
 	return a.changeAccount(c, func(who Caller, id int64) account.Command {
 		return account.RevokeTokens{Actor: who.Actor, AccountID: id}
 	}, "revoking the tokens of", nil)
+}
+
+// decodeOptionalObject reads an optional JSON object body into v, refusing
+// fields v does not know. No body leaves v as it is. Any other JSON value,
+// null included, is a 400: a route that may be sent nothing must still not
+// take "x" or [] for nothing.
+func decodeOptionalObject(c *fiber.Ctx, v any) error {
+	var raw json.RawMessage
+	if err := decodeBody(c, &raw, decodeOptions{optional: true}); err != nil {
+		return err
+	}
+	if len(raw) == 0 {
+		return nil
+	}
+	if raw[0] != '{' {
+		return fmt.Errorf("body: expected object, got %s: %w", jsonKind(raw), errBadRequest)
+	}
+	return decodeJSON(raw, v, true)
+}
+
+// jsonKind names the kind of the JSON value raw, which is well formed and
+// starts with its first character.
+func jsonKind(raw json.RawMessage) string {
+	switch raw[0] {
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "boolean"
+	}
+	return "number"
 }
 
 // changeAccount runs the account command that build makes for the

@@ -10,6 +10,61 @@ import (
 	"github.com/cometa-es/cometa/readapi/apitest"
 )
 
+// tokenPath is the tokens route of account id.
+func tokenPath(id int64) string { return fmt.Sprintf("/backend/api/accounts/%d/tokens/", id) }
+
+// wantLogin checks whether token logs in (200) or not (401).
+func wantLogin(t *testing.T, srv *apitest.Server, what, token string, works bool) {
+	t.Helper()
+	want := http.StatusUnauthorized
+	if works {
+		want = http.StatusOK
+	}
+	if got := srv.Do(t, get, "/backend/addoidcaccount/", token, nil).Status; got != want {
+		t.Errorf("%s logs in with %d, want %d", what, got, want)
+	}
+}
+
+// wantBadRequest sends body to method path as the admin and checks that it
+// is a 400 whose error contains want and that nothing is appended.
+func wantBadRequest(t *testing.T, srv *apitest.Server, method, path, body, want string) {
+	t.Helper()
+	srv.Unchanged(t, fmt.Sprintf("%s %s %s", method, path, body), func() {
+		r := srv.Send(t, apitest.Request{Method: method, Path: path, Token: srv.AdminToken, Body: body}).
+			Want(t, http.StatusBadRequest)
+		if msg, _ := r.Map(t)["error"].(string); !strings.Contains(msg, want) {
+			t.Errorf("%s %s: error %q, want it to contain %q", body, path, msg, want)
+		}
+	})
+}
+
+// TestIssueTokenBody issues a token for no body or an empty object, and
+// refuses, issuing nothing, a body that is malformed, not an object or has
+// a field the route does not know.
+func TestIssueTokenBody(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	id, _ := srv.Account(t, "DEVOPS", srv.DefaultDepartment)
+	path := tokenPath(id)
+
+	for _, body := range []any{nil, "{}", " { } "} {
+		r := srv.Do(t, post, path, srv.AdminToken, body).Want(t, http.StatusCreated)
+		token, _ := r.Map(t)["token"].(string)
+		wantLogin(t, srv, fmt.Sprintf("the token issued for body %v", body), token, true)
+	}
+	for _, tc := range []struct{ body, want string }{
+		{`x`, "malformed JSON"},
+		{`{"a":`, "malformed JSON"},
+		{`[]`, "expected object"},
+		{`null`, "expected object"},
+		{`1`, "expected object"},
+		{`{"name": "ci"}`, `unknown field "name"`},
+		{`{} {}`, "after the JSON value"},
+	} {
+		wantBadRequest(t, srv, post, path, tc.body, tc.want)
+	}
+}
+
 // TestUpdateAccountRequired answers a PATCH without name or email with a
 // 400 saying each absent one "is required" (Cometa's spec §5.3 requires
 // both) and one sent empty "must not be empty", appending nothing; with
