@@ -73,8 +73,9 @@ type TokenIssued struct {
 // EventType returns TypeTokenIssued.
 func (*TokenIssued) EventType() string { return TypeTokenIssued }
 
-// TokensRevoked invalidates the listed tokens of an account (all it held
-// when the revocation was decided).
+// TokensRevoked invalidates the listed tokens of an account: every one it
+// held when the revocation was decided, or those the request named, in the
+// order they were issued.
 type TokensRevoked struct {
 	AccountID int64    `json:"account_id"`
 	TokenIDs  []string `json:"token_ids"`

@@ -201,9 +201,14 @@ func (a *api) departmentIDs(ctx context.Context) ([]int64, error) {
 // calls the role user_role, Cometa permission_name; both are read.
 // favourite_browsers is, in Cometa, a JSON-encoded string; an array is
 // taken as well.
+//
+// The PATCH is not partial for name and email: Cometa's spec (§5.3) says
+// the body must contain both, so an absent (or null) one is a 400 "is
+// required", told apart from one sent empty ("must not be empty"). The
+// other fields keep their values when absent.
 type updateAccountBody struct {
-	Name              string          `json:"name"`
-	Email             string          `json:"email"`
+	Name              *string         `json:"name"`
+	Email             *string         `json:"email"`
 	PermissionName    string          `json:"permission_name"`
 	UserRole          string          `json:"user_role"`
 	Departments       *[]int64        `json:"departments"`
@@ -224,16 +229,15 @@ func (a *api) updateAccount(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	cmd := account.Update{Actor: who.Actor, AccountID: id, Name: body.Name, Email: body.Email,
-		Role: body.PermissionName, Settings: body.Settings}
+	cmd := account.Update{Actor: who.Actor, AccountID: id, Role: body.PermissionName,
+		Settings: body.Settings}
 	if cmd.Role == "" {
 		cmd.Role = body.UserRole
 	}
-	if cmd.Role != "" {
-		if _, err := role.Lookup(cmd.Role); err != nil {
-			return err // before keepSuperuser, which would answer 409
-		}
+	if err := checkUpdateBody(body, cmd.Role); err != nil {
+		return err // before keepSuperuser, which would answer 409
 	}
+	cmd.Name, cmd.Email = *body.Name, *body.Email
 	if cmd.FavouriteBrowsers, err = favouriteBrowsers(body.FavouriteBrowsers); err != nil {
 		return err
 	}
@@ -253,14 +257,14 @@ func (a *api) updateAccount(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err := a.emailFree(ctx, body.Email, id); err != nil {
+	if err := a.emailFree(ctx, cmd.Email, id); err != nil {
 		return err
 	}
 	if cmd.Role != "" && cmd.Role != role.Superuser {
 		if err := commands.TryAccount(ctx, a.Log, a.meta(c), id, cmd); err != nil {
 			return err
 		}
-		if err := a.keepSuperuser(ctx, who, id, "demoting"); err != nil {
+		if err := a.keepSuperuser(ctx, who, id, lockout{doing: "demoting"}); err != nil {
 			return err
 		}
 	}
@@ -272,6 +276,24 @@ func (a *api) updateAccount(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"success": true})
+}
+
+// checkUpdateBody reports, together, the required fields the body lacks
+// and an unknown role name (roleName, from permission_name or user_role).
+func checkUpdateBody(body updateAccountBody, roleName string) error {
+	var problems []error
+	if body.Name == nil {
+		problems = append(problems, domain.Invalid("name", "is required"))
+	}
+	if body.Email == nil {
+		problems = append(problems, domain.Invalid("email", "is required"))
+	}
+	if roleName != "" {
+		if _, err := role.Lookup(roleName); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	return errors.Join(problems...)
 }
 
 // sameSet reports whether a and b hold the same ids, in any order and
@@ -311,76 +333,154 @@ func favouriteBrowsers(raw json.RawMessage) (json.RawMessage, error) {
 	return raw, nil
 }
 
-// keepSuperuser refuses with a 409 a change (doing names it) that would
+// lockout describes, for keepSuperuser, what a change takes from an
+// account. doing names the change in the refusal ("deleting"). revoking is
+// nil for a change that leaves the account unable to administer whatever
+// tokens it holds (deleting, demoting, revoking every token); otherwise it
+// lists the only tokens the change revokes, and the account still counts
+// as long as another of its tokens stays live.
+type lockout struct {
+	doing    string
+	revoking []string
+}
+
+// keepSuperuser refuses with a 409 a change (lock describes it) that would
 // leave Cometa without an administrator: deleting, demoting or revoking
-// the tokens of account id while it is a SUPERUSER and no other live
-// account with role SUPERUSER holds a live token. A SUPERUSER without a
-// token cannot act, so it does not count. Only a caller of SUPERUSER
-// power can reach a SUPERUSER's account at all, so for anyone else the
-// command's own 403 stands. Callers run the command's checks first
-// (commands.TryAccount), so that a request refused anyway gets that
-// answer.
+// tokens of account id while it is a SUPERUSER, keeps no live token of its
+// own through the change, and no other live account with role SUPERUSER
+// holds a live token. A SUPERUSER without a token cannot act, so it does
+// not count. Only a caller of SUPERUSER power can reach a SUPERUSER's
+// account at all, so for anyone else the command's own 403 stands. Callers
+// run the command's checks first (commands.TryAccount), so that a request
+// refused anyway gets that answer (an unknown token id its 404).
 //
 // TODO(accounts): the check reads the accounts read model, not the log,
 // so two SUPERUSERs demoting (or deleting) each other at once can both
 // pass it and leave none. The bootstrap token then lets an operator in
 // again at the next start (commands.RecoverAccess).
-func (a *api) keepSuperuser(ctx context.Context, who Caller, id int64, doing string) error {
+func (a *api) keepSuperuser(ctx context.Context, who Caller, id int64, lock lockout) error {
 	if who.Role.Name != role.Superuser {
 		return nil
 	}
 	var (
 		current string
 		others  int
+		keeps   bool
 	)
+	// $3 is NULL when lock.revoking is nil (pgx sends a nil slice so): the
+	// account then keeps nothing.
 	err := a.Pool.QueryRow(ctx, `SELECT a.role, (SELECT count(*) FROM rm_accounts.accounts o
 			WHERE o.role = $2 AND o.account_id <> a.account_id
-				AND EXISTS (SELECT 1 FROM rm_accounts.tokens t WHERE t.account_id = o.account_id))
-		FROM rm_accounts.accounts a WHERE a.account_id = $1`, id, role.Superuser).Scan(&current, &others)
+				AND EXISTS (SELECT 1 FROM rm_accounts.tokens t WHERE t.account_id = o.account_id)),
+		$3::text[] IS NOT NULL AND EXISTS (SELECT 1 FROM rm_accounts.tokens t
+			WHERE t.account_id = a.account_id AND t.token_id <> ALL($3::text[]))
+		FROM rm_accounts.accounts a WHERE a.account_id = $1`, id, role.Superuser, lock.revoking).
+		Scan(&current, &others, &keeps)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // the command reports the unknown account
 	}
 	if err != nil {
 		return fmt.Errorf("count superusers: %w", err)
 	}
-	if current != role.Superuser || others > 0 {
+	if current != role.Superuser || others > 0 || keeps {
 		return nil
 	}
 	return domain.Conflict("account %d is the last %s with a token: %s it would leave no one to "+
-		"administer Cometa; make another account %s, with a token, first", id, role.Superuser, doing,
-		role.Superuser)
+		"administer Cometa; make another account %s, with a token, first",
+		id, role.Superuser, lock.doing, role.Superuser)
 }
 
 // deleteAccount closes an account; its tokens stop working.
 func (a *api) deleteAccount(c *fiber.Ctx) error {
 	return a.changeAccount(c, func(who Caller, id int64) account.Command {
 		return account.Delete{Actor: who.Actor, AccountID: id}
-	}, "deleting", nil)
+	}, &lockout{doing: "deleting"}, nil)
 }
+
+// issueTokenBody is POST /backend/api/accounts/<user_id>/tokens/. A token
+// has no options yet, so the body is optional and, when sent, an empty
+// object: any field is refused rather than ignored, so that a client
+// believing it set something (a name, an expiry) learns otherwise.
+type issueTokenBody struct{}
 
 // issueToken gives an account another API token, shown this once.
 func (a *api) issueToken(c *fiber.Ctx) error {
+	if err := decodeOptionalObject(c, &issueTokenBody{}); err != nil {
+		return err
+	}
 	secret, token := commands.NewToken()
 	return a.changeAccount(c, func(who Caller, id int64) account.Command {
 		return account.IssueToken{Actor: who.Actor, AccountID: id, Token: token}
-	}, "", func(id int64) error {
+	}, nil, func(id int64) error {
 		return created(c, fiber.Map{"success": true, "user_id": id, "token_id": token.ID, "token": secret})
 	})
 }
 
-// revokeTokens revokes every token of an account.
+// revokeTokensBody is DELETE /backend/api/accounts/<user_id>/tokens/, whose
+// body is optional. TokenIDs names the tokens to revoke by the token_id
+// that issuing them answered; a list, as TokensRevoked records it. Absent
+// (no body, {} or null), every token of the account is revoked.
+type revokeTokensBody struct {
+	TokenIDs []string `json:"token_ids"`
+}
+
+// revokeTokens revokes the tokens of an account that the body names, or
+// all of them. A named id the account does not hold live is a 404 naming
+// it, and nothing is revoked.
 func (a *api) revokeTokens(c *fiber.Ctx) error {
+	var body revokeTokensBody
+	if err := decodeOptionalObject(c, &body); err != nil {
+		return err
+	}
+	lock := &lockout{doing: "revoking the tokens of"}
+	if body.TokenIDs != nil {
+		lock = &lockout{doing: "revoking the last live token of", revoking: body.TokenIDs}
+	}
 	return a.changeAccount(c, func(who Caller, id int64) account.Command {
-		return account.RevokeTokens{Actor: who.Actor, AccountID: id}
-	}, "revoking the tokens of", nil)
+		return account.RevokeTokens{Actor: who.Actor, AccountID: id, TokenIDs: body.TokenIDs}
+	}, lock, nil)
+}
+
+// decodeOptionalObject reads an optional JSON object body into v, refusing
+// fields v does not know. No body leaves v as it is. Any other JSON value,
+// null included, is a 400: a route that may be sent nothing must still not
+// take "x" or [] for nothing.
+func decodeOptionalObject(c *fiber.Ctx, v any) error {
+	var raw json.RawMessage
+	if err := decodeBody(c, &raw, decodeOptions{optional: true}); err != nil {
+		return err
+	}
+	if len(raw) == 0 {
+		return nil
+	}
+	if raw[0] != '{' {
+		return fmt.Errorf("body: expected object, got %s: %w", jsonKind(raw), errBadRequest)
+	}
+	return decodeJSON(raw, v, true)
+}
+
+// jsonKind names the kind of the JSON value raw, which is well formed and
+// starts with its first character.
+func jsonKind(raw json.RawMessage) string {
+	switch raw[0] {
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "boolean"
+	}
+	return "number"
 }
 
 // changeAccount runs the account command that build makes for the
 // account in the path, settles and answers with answer, or with
-// {"success": true} when answer is nil. A command that would take the
-// last SUPERUSER away names what it does in lockout (see keepSuperuser);
-// others pass "".
-func (a *api) changeAccount(c *fiber.Ctx, build func(Caller, int64) account.Command, lockout string,
+// {"success": true} when answer is nil. A command that could take the
+// last SUPERUSER away says what it takes in lock (see keepSuperuser);
+// others pass nil.
+func (a *api) changeAccount(c *fiber.Ctx, build func(Caller, int64) account.Command, lock *lockout,
 	answer func(int64) error) error {
 	id, err := pathID(c, "user_id")
 	if err != nil {
@@ -388,11 +488,11 @@ func (a *api) changeAccount(c *fiber.Ctx, build func(Caller, int64) account.Comm
 	}
 	ctx := c.UserContext()
 	who := callerOf(c)
-	if lockout != "" {
+	if lock != nil {
 		if err := commands.TryAccount(ctx, a.Log, a.meta(c), id, build(who, id)); err != nil {
 			return err
 		}
-		if err := a.keepSuperuser(ctx, who, id, lockout); err != nil {
+		if err := a.keepSuperuser(ctx, who, id, *lock); err != nil {
 			return err
 		}
 	}

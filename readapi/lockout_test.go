@@ -129,6 +129,44 @@ func TestLastSuperuserWithToken(t *testing.T) {
 	srv.Do(t, "GET", "/backend/api/accounts/", srv.AdminToken, nil).Want(t, http.StatusOK)
 }
 
+// TestLastSuperuserNamedToken applies the last SUPERUSER's guard to a
+// revocation by token id: revoking the only SUPERUSER's last live token is a
+// 409, revoking one while another stays live is allowed, and a token id the
+// account does not hold is its 404 rather than the guard's 409.
+func TestLastSuperuserNamedToken(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	const path = "/backend/api/accounts/1/tokens/"
+	wantKept := func(what, token string, ids ...string) {
+		t.Helper()
+		srv.Unchanged(t, what, func() {
+			body := srv.Do(t, "DELETE", path, token, map[string]any{"token_ids": ids}).
+				Want(t, http.StatusConflict).Map(t)
+			if msg, _ := body["error"].(string); !strings.Contains(msg, "last SUPERUSER") {
+				t.Errorf("%s: error %q does not name the last SUPERUSER", what, msg)
+			}
+		})
+	}
+	wantKept("revoking the only token", srv.AdminToken, "bootstrap")
+
+	var issued struct {
+		TokenID string `json:"token_id"`
+		Token   string `json:"token"`
+	}
+	srv.Do(t, "POST", path, srv.AdminToken, nil).Want(t, http.StatusCreated).JSON(t, &issued)
+	wantKept("revoking both tokens", srv.AdminToken, "bootstrap", issued.TokenID)
+	srv.Do(t, "DELETE", path, srv.AdminToken, map[string]any{"token_ids": []string{"bootstrap"}}).
+		Want(t, http.StatusOK)
+	srv.Do(t, "GET", "/backend/api/accounts/", srv.AdminToken, nil).Want(t, http.StatusUnauthorized)
+
+	wantKept("revoking the last token left", issued.Token, issued.TokenID)
+	srv.Unchanged(t, "revoking the revoked token", func() {
+		srv.Do(t, "DELETE", path, issued.Token, map[string]any{"token_ids": []string{"bootstrap"}}).
+			Want(t, http.StatusNotFound)
+	})
+	srv.Do(t, "GET", "/backend/api/accounts/", issued.Token, nil).Want(t, http.StatusOK)
+}
+
 // TestLastSuperuserBadRole answers a request that names an unknown role
 // with its 400, not with the last SUPERUSER's 409.
 func TestLastSuperuserBadRole(t *testing.T) {

@@ -177,6 +177,20 @@ func TestDeleteAndTokens(t *testing.T) {
 		{Name: "revoke all", Given: withTokens, When: account.RevokeTokens{Actor: self, AccountID: 2},
 			Then: []ev{&eventschemas.TokensRevoked{AccountID: 2, TokenIDs: []string{"t1", "t2"}}}},
 		{Name: "revoke with none live", Given: revoked, When: account.RevokeTokens{Actor: admin, AccountID: 2}},
+		{Name: "revoke one", Given: withTokens, When: account.RevokeTokens{Actor: self, AccountID: 2,
+			TokenIDs: []string{"t2"}},
+			Then: []ev{&eventschemas.TokensRevoked{AccountID: 2, TokenIDs: []string{"t2"}}}},
+		{Name: "revoke named twice, in issue order", Given: withTokens, When: account.RevokeTokens{Actor: admin,
+			AccountID: 2, TokenIDs: []string{"t2", "t1", "t2"}},
+			Then: []ev{&eventschemas.TokensRevoked{AccountID: 2, TokenIDs: []string{"t1", "t2"}}}},
+		{Name: "revoke an unknown token", Given: withTokens, When: account.RevokeTokens{Actor: self,
+			AccountID: 2, TokenIDs: []string{"t1", "nope"}}, Err: domain.ErrNotFound},
+		{Name: "revoke a revoked token", Given: revoked, When: account.RevokeTokens{Actor: self,
+			AccountID: 2, TokenIDs: []string{"t1"}}, Err: domain.ErrNotFound},
+		{Name: "revoke an empty selection", Given: withTokens, When: account.RevokeTokens{Actor: self,
+			AccountID: 2, TokenIDs: []string{}}, Err: domain.ErrInvalid, Fields: []string{"token_ids"}},
+		{Name: "revoke one of someone else's", Given: withTokens, When: account.RevokeTokens{Actor: manager,
+			AccountID: 2, TokenIDs: []string{"t1"}}, Err: domain.ErrForbidden},
 	})
 }
 

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/mail"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/access"
@@ -247,11 +250,17 @@ func (c IssueToken) decide(s State) ([]eventschemas.Payload, error) {
 	}}, nil
 }
 
-// RevokeTokens revokes every live token of an account. With none live it
-// changes nothing.
+// RevokeTokens revokes tokens of an account: those named in TokenIDs, or
+// every live one when TokenIDs is nil. With nil TokenIDs and none live it
+// changes nothing. A named id the account does not hold live (never issued,
+// already revoked, or another account's) refuses the whole command with
+// ErrNotFound naming it, so that a mistyped id never passes for done; an
+// empty non-nil list is invalid, since reading it as "every token" would
+// revoke them all for a selection that came out empty.
 type RevokeTokens struct {
 	Actor     access.Actor
 	AccountID int64
+	TokenIDs  []string
 }
 
 func (c RevokeTokens) decide(s State) ([]eventschemas.Payload, error) {
@@ -261,10 +270,54 @@ func (c RevokeTokens) decide(s State) ([]eventschemas.Payload, error) {
 	if err := manage(c.Actor, s, string(role.EditAccount)); err != nil {
 		return nil, err
 	}
-	if len(s.Tokens) == 0 {
-		return nil, nil
+	if c.TokenIDs == nil {
+		if len(s.Tokens) == 0 {
+			return nil, nil
+		}
+		return []eventschemas.Payload{&eventschemas.TokensRevoked{
+			AccountID: s.ID, TokenIDs: slices.Clone(s.Tokens),
+		}}, nil
 	}
-	return []eventschemas.Payload{&eventschemas.TokensRevoked{
-		AccountID: s.ID, TokenIDs: slices.Clone(s.Tokens),
-	}}, nil
+	ids, err := s.heldTokens(c.TokenIDs)
+	if err != nil {
+		return nil, err
+	}
+	return []eventschemas.Payload{&eventschemas.TokensRevoked{AccountID: s.ID, TokenIDs: ids}}, nil
+}
+
+// heldTokens returns the requested token ids without duplicates, in the
+// order the account was issued them, or an error naming every id that is
+// not one of its live tokens.
+func (s State) heldTokens(requested []string) ([]string, error) {
+	if len(requested) == 0 {
+		return nil, domain.Invalid("token_ids", "must name at least one token; "+
+			"send no body to revoke every token")
+	}
+	var unknown []string
+	for _, id := range requested {
+		if _, ok := s.TokenHashes[id]; !ok && !slices.Contains(unknown, id) {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("account %d holds no live token %s: %w", s.ID,
+			quoted(unknown), domain.ErrNotFound)
+	}
+	var ids []string
+	for _, id := range s.Tokens {
+		if slices.Contains(requested, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// quoted joins ids as a list of Go-quoted strings, so that an empty or
+// odd id stays visible in a message.
+func quoted(ids []string) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.Quote(id)
+	}
+	return strings.Join(parts, ", ")
 }
