@@ -80,6 +80,16 @@ func (m *Manager) Rebuild(ctx context.Context, progress func(Progress),
 // event the usual way (dead letter, failing, retries), instead of
 // replaying the whole log on every retry. A rebuild asked for explicitly
 // keeps the old tables instead and reports the event.
+//
+// A rebuild passes over the events that an operator had this Version of
+// the model skip (RequestSkip), so that a skipped event is never applied
+// by the Version that skipped it, and a start-up rebuild does not stop at
+// it again. It does not act on a skip that is requested but not yet done:
+// it stops at such an event like at any other, and the live projector,
+// which meets the same failure, does the skip at its next retry. A skip
+// requested for an event only a rebuild fails at (the live tables have it)
+// therefore stays pending: such a failure means the code changed without a
+// new Version, and a new Version is the remedy.
 func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progress),
 	startup bool) (RebuildResult, error) {
 	start := time.Now()
@@ -89,6 +99,9 @@ func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progres
 		return res, err
 	}
 	defer unlock()
+	if h, err = m.withSkipped(ctx, h); err != nil {
+		return res, err
+	}
 
 	if err := m.prepareRebuild(ctx, h); err != nil {
 		return res, err
