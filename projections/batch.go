@@ -203,7 +203,7 @@ func (m *Manager) recordFailure(ctx context.Context, h *handler, from checkpoint
 		next = checkpoint{name: h.name, version: from.version, pos: bad.ev.Position,
 			occurredAt: bad.ev.OccurredAt, state: skipState}
 	} else {
-		if err := insertDeadLetter(ctx, tx, h.name, bad); err != nil {
+		if err := insertDeadLetter(ctx, tx, h, bad); err != nil {
 			return from, false, err
 		}
 		next.state = stateFailing
@@ -223,12 +223,14 @@ func failureOf(name string, bad *applyError) *FailingError {
 		Position: bad.ev.Position, EventID: bad.ev.ID, Cause: bad.err.Error()}
 }
 
-// insertDeadLetter records a failed attempt at an event; a repeated failure
-// of the same event counts up its attempts and keeps a skip request. A
-// failure of a dead letter resolved before (a new Version meets the event
-// again) opens it again and clears what is recorded of an earlier skip, so
-// that no request made for older code skips the event for newer code.
-func insertDeadLetter(ctx context.Context, tx pgx.Tx, name string, bad *applyError) error {
+// insertDeadLetter records a failed attempt of h at an event; a repeated
+// failure of the same event counts up its attempts and keeps a skip
+// request. A failure of a dead letter resolved before (a new Version meets
+// the event again) opens it again and clears what is recorded of an
+// earlier skip, so that no request made for older code skips the event for
+// newer code. A dead letter that h's own Version skipped is left alone: only
+// a rebuild that raced with the skip can meet the event again.
+func insertDeadLetter(ctx context.Context, tx pgx.Tx, h *handler, bad *applyError) error {
 	commit, prepare, err := posArgs(bad.ev.Position)
 	if err != nil {
 		return err
@@ -242,11 +244,12 @@ func insertDeadLetter(ctx context.Context, tx pgx.Tx, name string, bad *applyErr
 			skip_requested_at = CASE WHEN d.resolved_at IS NULL THEN d.skip_requested_at END,
 			skip_requested_by = CASE WHEN d.resolved_at IS NULL THEN d.skip_requested_by END,
 			skipped_at = CASE WHEN d.resolved_at IS NULL THEN d.skipped_at END,
-			skipped_version = CASE WHEN d.resolved_at IS NULL THEN d.skipped_version END`,
-		name, bad.ev.ID, bad.ev.Stream, int64(bad.ev.Revision), commit, prepare, bad.ev.Type,
-		bad.err.Error())
+			skipped_version = CASE WHEN d.resolved_at IS NULL THEN d.skipped_version END
+		WHERE d.skipped_version IS DISTINCT FROM $9`,
+		h.name, bad.ev.ID, bad.ev.Stream, int64(bad.ev.Revision), commit, prepare, bad.ev.Type,
+		bad.err.Error(), h.version)
 	if err != nil {
-		return fmt.Errorf("record dead letter of read model %q: %w", name, err)
+		return fmt.Errorf("record dead letter of read model %q: %w", h.name, err)
 	}
 	return nil
 }

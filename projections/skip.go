@@ -129,27 +129,42 @@ func markSkipped(ctx context.Context, tx pgx.Tx, h *handler, eventID uuid.UUID) 
 	return tag.RowsAffected() == 1, nil
 }
 
-// withSkipped returns h, or a copy of it that passes over the events its
-// Version skipped, for a rebuild to work with.
-func (m *Manager) withSkipped(ctx context.Context, h *handler) (*handler, error) {
-	rows, err := m.pool.Query(ctx, `SELECT event_id FROM projections.dead_letters
+// rowsQueryer is what reading the skipped events needs: the pool or a tx.
+type rowsQueryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// forRebuild returns a copy of h for a rebuild to work with, which passes
+// over the events that h's Version skipped.
+func (m *Manager) forRebuild(ctx context.Context, h *handler) (*handler, error) {
+	c := *h
+	c.skipped = make(map[uuid.UUID]bool)
+	if _, err := c.learnSkips(ctx, m.pool); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// learnSkips reads anew which events h's Version skipped, since the live
+// projector may skip one while a rebuild runs, and reports whether it
+// found one h did not know. Only a copy made by forRebuild may learn.
+func (h *handler) learnSkips(ctx context.Context, q rowsQueryer) (bool, error) {
+	rows, err := q.Query(ctx, `SELECT event_id FROM projections.dead_letters
 		WHERE name = $1 AND skipped_version = $2 AND skipped_at IS NOT NULL`, h.name, h.version)
 	if err != nil {
-		return nil, fmt.Errorf("read skipped events of read model %q: %w", h.name, err)
+		return false, fmt.Errorf("read skipped events of read model %q: %w", h.name, err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
-		return nil, fmt.Errorf("read skipped events of read model %q: %w", h.name, err)
+		return false, fmt.Errorf("read skipped events of read model %q: %w", h.name, err)
 	}
-	if len(ids) == 0 {
-		return h, nil
-	}
-	c := *h
-	c.skipped = make(map[uuid.UUID]bool, len(ids))
+	learnt := false
 	for _, id := range ids {
-		c.skipped[id] = true
+		if !h.skipped[id] {
+			h.skipped[id], learnt = true, true
+		}
 	}
-	return &c, nil
+	return learnt, nil
 }
 
 // pendingSkips reads the skip requests no projector has acted on yet, by

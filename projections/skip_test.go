@@ -186,6 +186,59 @@ func TestSkipMovesAFailingModelPastTheEvent(t *testing.T) {
 	}
 }
 
+func TestRebuildLearnsOfASkipDoneWhileItRuns(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	gate := &atomic.Bool{}
+	m := e.manager(fastOptions(), gateModel{open: gate})
+	e.run(m)
+	typ, version, data, err := e.reg.Encode(counterBumped{Key: "k1", By: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // more than a rebuild page before the gated event
+		evs := make([]eventstore.EventData, 100)
+		for i := range evs {
+			evs[i] = eventstore.EventData{ID: uuid.New(), Type: typ, SchemaVersion: version, Data: data,
+				OccurredAt: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), Actor: "account-1"}
+		}
+		e.appendRaw("counter-1", evs...)
+	}
+	gated, _ := e.bump("counter-2", "gate", 10)
+	_, last := e.bump("counter-3", "k2", 3)
+	failingAt(t, m, "gated", gated)
+
+	// After the rebuild's first page, the live projector skips the event
+	// the rebuild has yet to meet.
+	asked := false
+	progress := func(Progress) {
+		if asked {
+			return
+		}
+		asked = true
+		if err := m.RequestSkip(testContext(t), "gated", gated, "ops"); err != nil {
+			t.Fatalf("request skip: %v", err)
+		}
+		pastAt(t, m, "gated", last)
+	}
+	res, err := m.Rebuild(testContext(t), progress, "gated")
+	if err != nil {
+		t.Fatalf("rebuild while the event was skipped: %v", err)
+	}
+	if !asked {
+		t.Fatal("the rebuild reported no progress")
+	}
+	if err := equalCounts(e.totals(), map[string]int64{"k1": 300, "k2": 3}); err != nil {
+		t.Errorf("totals after the rebuild: %v", err)
+	}
+	if sum, err := m.Checksum(testContext(t), "gated"); err != nil || res[0].Checksum != sum {
+		t.Errorf("rebuilt checksum %s, tables now %s (%v)", res[0].Checksum, sum, err)
+	}
+	if rec := e.skipRecord("gated", gated); !rec.resolved || rec.skippedVersion == nil {
+		t.Errorf("dead letter after the rebuild: %+v, want it skipped still", rec)
+	}
+}
+
 func TestSkipRequestsThatCannotBeDoneChangeNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
