@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cometa-es/cometa/eventschemas"
@@ -17,6 +18,10 @@ type handler struct {
 	version int
 	handles map[string]bool
 	queuer  Queuer // nil when the model only has Apply
+	// skipped are the events an operator had this Version skip (see
+	// RequestSkip), which decode passes over. Only the copy a rebuild works
+	// with sets it: the live projector's checkpoint is past them already.
+	skipped map[uuid.UUID]bool
 }
 
 func newHandler(m ReadModel) *handler {
@@ -35,12 +40,12 @@ type item struct {
 }
 
 // decode upcasts and decodes the events of the batch that the model
-// handles. An event that does not decode is an *applyError: it is the
-// event's fault and no retry can change that.
+// handles and has not skipped. An event that does not decode is an
+// *applyError: it is the event's fault and no retry can change that.
 func (h *handler) decode(reg *eventschemas.Registry, events []eventstore.Event) ([]item, error) {
 	items := make([]item, 0, len(events))
 	for i, ev := range events {
-		if !h.handles[ev.Type] {
+		if !h.handles[ev.Type] || h.skipped[ev.ID] {
 			continue
 		}
 		payload, err := reg.Decode(ev.Type, ev.SchemaVersion, ev.Data)

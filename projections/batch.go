@@ -21,15 +21,19 @@ func after(pos eventstore.Position, events []eventstore.Event) []eventstore.Even
 }
 
 // commit applies a batch for the live projector and returns the new
-// checkpoint. It never skips an event: an event that cannot be applied
-// (an *applyError) is recorded as a dead letter, the model is marked
-// failing, and the same event is tried again after a growing delay, for as
-// long as ctx lasts. The events before it are committed first. Transient
-// faults are retried the same way but leave no dead letter.
+// checkpoint. An event that cannot be applied (an *applyError) is recorded
+// as a dead letter, the model is marked failing, and the same event is
+// tried again after a growing delay, for as long as ctx lasts. The events
+// before it are committed first. Transient faults are retried the same way
+// but leave no dead letter.
 //
-// TODO(projections): there is no operator command to skip or park a dead
-// letter; a model stuck at an event moves on only once its code (a new
-// Version) or the event's upcaster can handle it.
+// The projector never decides on its own to skip an event. An operator may
+// (RequestSkip, from any process): every failed attempt looks for such a
+// request in the transaction that would record the failure, and when there
+// is one the checkpoint moves past the event instead and the rest of the
+// batch follows at once. Without a request, a model stuck at an event moves
+// on only once its code (a new Version) or the event's upcaster can handle
+// it.
 func (m *Manager) commit(ctx context.Context, h *handler, cp checkpoint, batch []eventstore.Event,
 	state string) (checkpoint, error) {
 	batch = after(cp.pos, batch)
@@ -69,12 +73,18 @@ func (m *Manager) commit(ctx context.Context, h *handler, cp checkpoint, batch [
 				"read_model", h.name, "events", bad.index, "err", err)
 		default:
 			repeat := cp.failure != nil && cp.failure.EventID == bad.ev.ID
-			next, err := m.recordFailure(ctx, h, cp, bad)
+			next, skipped, err := m.recordFailure(ctx, h, cp, bad, stateAfterSkip(batch, state))
 			switch {
 			case errors.Is(err, errMoved):
 				return cp, err
 			case err != nil:
 				m.logger.WarnContext(ctx, "dead letter not recorded", "read_model", h.name, "err", err)
+			case skipped:
+				m.logger.WarnContext(ctx, "event skipped by operator", "read_model", h.name,
+					"stream", bad.ev.Stream, "revision", bad.ev.Revision, "event_id", bad.ev.ID)
+				cp, batch = next, batch[1:]
+				bo.reset()
+				continue
 			case repeat:
 				cp = next
 				m.logger.WarnContext(ctx, "read model still failing", "read_model", h.name,
@@ -159,31 +169,53 @@ func (m *Manager) applyBatch(ctx context.Context, h *handler, from checkpoint,
 	return next, nil
 }
 
-// recordFailure writes the dead letter for bad and marks the model failing
-// at it, without moving the checkpoint.
+// stateAfterSkip is the state to write when the first event of batch is
+// skipped: the batch's own state when nothing follows in it.
+func stateAfterSkip(batch []eventstore.Event, state string) string {
+	if len(batch) == 1 {
+		return state
+	}
+	return stateCatchingUp
+}
+
+// recordFailure settles bad, the first event after from, which cannot be
+// applied, in one transaction under the checkpoint lock. When an operator
+// asked to skip it, the dead letter is marked skipped and the checkpoint
+// moves to the event with state skipState (skipped is true). Otherwise the
+// dead letter is written and the model marked failing at the event,
+// without moving the checkpoint.
 func (m *Manager) recordFailure(ctx context.Context, h *handler, from checkpoint,
-	bad *applyError) (checkpoint, error) {
+	bad *applyError, skipState string) (next checkpoint, skipped bool, err error) {
 	tx, err := m.pool.Begin(ctx)
 	if err != nil {
-		return from, fmt.Errorf("record dead letter of read model %q: %w", h.name, err)
+		return from, false, fmt.Errorf("record dead letter of read model %q: %w", h.name, err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	if _, err := compareAndLock(ctx, tx, from); err != nil {
-		return from, err
+		return from, false, err
 	}
-	if err := insertDeadLetter(ctx, tx, h.name, bad); err != nil {
-		return from, err
+	if skipped, err = markSkipped(ctx, tx, h, bad.ev.ID); err != nil {
+		return from, false, err
 	}
-	next := from
-	next.state = stateFailing
-	next.failure = failureOf(h.name, bad)
+
+	next = from
+	if skipped {
+		next = checkpoint{name: h.name, version: from.version, pos: bad.ev.Position,
+			occurredAt: bad.ev.OccurredAt, state: skipState}
+	} else {
+		if err := insertDeadLetter(ctx, tx, h, bad); err != nil {
+			return from, false, err
+		}
+		next.state = stateFailing
+		next.failure = failureOf(h.name, bad)
+	}
 	if err := writeCheckpoint(ctx, tx, next); err != nil {
-		return from, err
+		return from, false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return from, fmt.Errorf("record dead letter of read model %q: %w", h.name, err)
+		return from, false, fmt.Errorf("record dead letter of read model %q: %w", h.name, err)
 	}
-	return next, nil
+	return next, skipped, nil
 }
 
 func failureOf(name string, bad *applyError) *FailingError {
@@ -191,24 +223,33 @@ func failureOf(name string, bad *applyError) *FailingError {
 		Position: bad.ev.Position, EventID: bad.ev.ID, Cause: bad.err.Error()}
 }
 
-// insertDeadLetter records a failed attempt at an event; a repeated failure
-// of the same event counts up its attempts.
-func insertDeadLetter(ctx context.Context, tx pgx.Tx, name string, bad *applyError) error {
+// insertDeadLetter records a failed attempt of h at an event; a repeated
+// failure of the same event counts up its attempts and keeps a skip
+// request. A failure of a dead letter resolved before (a new Version meets
+// the event again) opens it again and clears what is recorded of an
+// earlier skip, so that no request made for older code skips the event for
+// newer code. A dead letter that h's own Version skipped is left alone: only
+// a rebuild that raced with the skip can meet the event again.
+func insertDeadLetter(ctx context.Context, tx pgx.Tx, h *handler, bad *applyError) error {
 	commit, prepare, err := posArgs(bad.ev.Position)
 	if err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `
-		INSERT INTO projections.dead_letters (name, event_id, stream, revision, commit_pos,
+		INSERT INTO projections.dead_letters AS d (name, event_id, stream, revision, commit_pos,
 			prepare_pos, event_type, error)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (name, event_id) DO UPDATE SET error = excluded.error,
-			attempts = projections.dead_letters.attempts + 1, last_failed_at = now(),
-			resolved_at = NULL`,
-		name, bad.ev.ID, bad.ev.Stream, int64(bad.ev.Revision), commit, prepare, bad.ev.Type,
-		bad.err.Error())
+			attempts = d.attempts + 1, last_failed_at = now(), resolved_at = NULL,
+			skip_requested_at = CASE WHEN d.resolved_at IS NULL THEN d.skip_requested_at END,
+			skip_requested_by = CASE WHEN d.resolved_at IS NULL THEN d.skip_requested_by END,
+			skipped_at = CASE WHEN d.resolved_at IS NULL THEN d.skipped_at END,
+			skipped_version = CASE WHEN d.resolved_at IS NULL THEN d.skipped_version END
+		WHERE d.skipped_version IS DISTINCT FROM $9`,
+		h.name, bad.ev.ID, bad.ev.Stream, int64(bad.ev.Revision), commit, prepare, bad.ev.Type,
+		bad.err.Error(), h.version)
 	if err != nil {
-		return fmt.Errorf("record dead letter of read model %q: %w", name, err)
+		return fmt.Errorf("record dead letter of read model %q: %w", h.name, err)
 	}
 	return nil
 }

@@ -19,6 +19,13 @@ var (
 	ErrFailing = errors.New("read model failing")
 	// ErrBusy: another rebuild of the same read model is running.
 	ErrBusy = errors.New("read model rebuild already running")
+	// ErrNotFound: the request names something the framework has no record
+	// of, such as a dead letter a read model never wrote. Nothing was
+	// changed.
+	ErrNotFound = errors.New("projection record not found")
+	// ErrConflict: the request does not fit the current state, such as a
+	// skip of a dead letter that is resolved already. Nothing was changed.
+	ErrConflict = errors.New("projection request conflicts with the current state")
 )
 
 // FailingError tells which read model is stuck at which event and why.

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -52,20 +53,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 		return fmt.Errorf("create schema %q: %w", systemSchema, err)
 	}
 
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate projections: %w", err)
-	}
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrateLock), lock.WithLockTimeout(1, 300))
-	if err != nil {
-		return fmt.Errorf("migrate projections: %w", err)
-	}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, sub,
-		goose.WithTableName(gooseTable),
-		goose.WithSessionLocker(locker),
-		goose.WithDisableGlobalRegistry(true))
+	provider, err := newMigrator(db)
 	if err != nil {
 		return fmt.Errorf("migrate projections: %w", err)
 	}
@@ -78,4 +68,21 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 			"migrations", len(results), "duration", time.Since(start))
 	}
 	return nil
+}
+
+// newMigrator returns the goose provider of the embedded migrations on db,
+// whose schema "projections" must exist.
+func newMigrator(db *sql.DB) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrateLock), lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectPostgres, db, sub,
+		goose.WithTableName(gooseTable),
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true))
 }

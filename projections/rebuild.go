@@ -80,6 +80,16 @@ func (m *Manager) Rebuild(ctx context.Context, progress func(Progress),
 // event the usual way (dead letter, failing, retries), instead of
 // replaying the whole log on every retry. A rebuild asked for explicitly
 // keeps the old tables instead and reports the event.
+//
+// A rebuild passes over the events that an operator had this Version of
+// the model skip (RequestSkip), so that a skipped event is never applied
+// by the Version that skipped it, and a start-up rebuild does not stop at
+// it again. It does not act on a skip that is requested but not yet done:
+// it stops at such an event like at any other, and the live projector,
+// which meets the same failure, does the skip at its next retry. A skip
+// requested for an event only a rebuild fails at (the live tables have it)
+// therefore stays pending: such a failure means the code changed without a
+// new Version, and a new Version is the remedy.
 func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progress),
 	startup bool) (RebuildResult, error) {
 	start := time.Now()
@@ -89,6 +99,9 @@ func (m *Manager) rebuild(ctx context.Context, h *handler, progress func(Progres
 		return res, err
 	}
 	defer unlock()
+	if h, err = m.forRebuild(ctx, h); err != nil {
+		return res, err
+	}
 
 	if err := m.prepareRebuild(ctx, h); err != nil {
 		return res, err
@@ -281,8 +294,24 @@ func (m *Manager) readAhead(ctx context.Context) <-chan readPage {
 }
 
 // applyRebuildPage applies one page of the log to the rebuild schema and
-// records the progress, in one transaction.
+// records the progress, in one transaction. An event that fails because
+// the live projector skipped it while the rebuild ran (h did not know of
+// the skip yet) is passed over like the others, and the page applied anew.
 func (m *Manager) applyRebuildPage(ctx context.Context, h *handler, page []eventstore.Event, total int64) error {
+	for {
+		err := m.tryRebuildPage(ctx, h, page, total)
+		var bad *applyError
+		if !errors.As(err, &bad) {
+			return err
+		}
+		if _, lerr := h.learnSkips(ctx, m.pool); lerr != nil || !h.skipped[bad.ev.ID] {
+			return errors.Join(err, lerr)
+		}
+	}
+}
+
+// tryRebuildPage is one attempt of applyRebuildPage.
+func (m *Manager) tryRebuildPage(ctx context.Context, h *handler, page []eventstore.Event, total int64) error {
 	items, err := h.decode(m.reg, page)
 	if err != nil {
 		return err
@@ -356,6 +385,11 @@ func (m *Manager) swap(ctx context.Context, h *handler, last eventstore.Event, e
 	if err := setSearchPath(ctx, tx, rebuildSchemaOf(h.name)); err != nil {
 		return pos, "", events, err
 	}
+	// Under the checkpoint lock no skip can happen any more; learn of those
+	// done while the rebuild ran, so that the catch-up passes over them.
+	if _, err := h.learnSkips(ctx, tx); err != nil {
+		return pos, "", events, err
+	}
 	// TODO(projections): this catch-up reads the store (a second pool
 	// connection) while the swap transaction holds one; catchUp has left it
 	// only what the live projector applied in the last moments, but as many
@@ -420,7 +454,7 @@ func (m *Manager) rebuildFailed(ctx context.Context, h *handler, err error) erro
 		return fmt.Errorf("rebuild read model %q: %w", h.name, err)
 	}
 	rerr := pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
-		return insertDeadLetter(ctx, tx, h.name, bad)
+		return insertDeadLetter(ctx, tx, h, bad)
 	})
 	if rerr != nil {
 		m.logger.WarnContext(ctx, "dead letter not recorded", "read_model", h.name, "err", rerr)

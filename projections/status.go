@@ -50,6 +50,10 @@ type Status struct {
 	// Failure is the last error recorded for the model, nil when none. While
 	// State is failing, it names the event the model is stopped at.
 	Failure *FailingError
+	// PendingSkips are the operators' requests to skip one of the model's
+	// dead-lettered events that no projector has acted on yet, oldest
+	// first (see RequestSkip).
+	PendingSkips []SkipRequest
 	// Rebuild is the running rebuild's progress, nil when none runs.
 	Rebuild *Progress
 	// UpdatedAt is when the checkpoint row last changed.
@@ -71,6 +75,10 @@ func (m *Manager) Status(ctx context.Context) ([]Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	skips, err := m.pendingSkips(ctx)
+	if err != nil {
+		return nil, err
+	}
 	head, headAt, err := m.log.Head(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("projection status: read head of the log: %w", err)
@@ -84,7 +92,8 @@ func (m *Manager) Status(ctx context.Context) ([]Status, error) {
 			return nil, err
 		}
 		st := Status{Name: h.name, Version: h.version, State: State(cp.state),
-			Checkpoint: cp.pos, Failure: cp.failure, UpdatedAt: cp.updatedAt}
+			Checkpoint: cp.pos, Failure: cp.failure, PendingSkips: skips[h.name],
+			UpdatedAt: cp.updatedAt}
 		if ok {
 			st.StoredVersion = cp.version
 		} else {

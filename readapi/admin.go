@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/projections"
@@ -18,7 +19,8 @@ import (
 // /admin/projections/ lists.
 const keptRebuildJobs = 20
 
-// adminAPI serves the read models' status and rebuilds to SUPERUSER.
+// adminAPI serves the read models' status, rebuilds and skips of
+// dead-lettered events to SUPERUSER.
 type adminAPI struct {
 	*api
 	jobs *rebuildJobs
@@ -28,6 +30,7 @@ func (a *api) adminRoutes(r *routes) {
 	h := &adminAPI{api: a, jobs: &rebuildJobs{}}
 	r.get("/api/admin/projections/", h.status)
 	r.post("/api/admin/projections/rebuild/", h.rebuild)
+	r.post("/api/admin/projections/skip/", h.skip)
 }
 
 // rebuildJobs are the rebuilds this process started over the API.
@@ -156,7 +159,17 @@ type projectionJSON struct {
 	LagSeconds    float64       `json:"lag_seconds"`
 	UpdatedAt     *time.Time    `json:"updated_at"`
 	Failure       *failureJSON  `json:"failure"`
+	PendingSkips  []skipJSON    `json:"pending_skips"`
 	Rebuild       *progressJSON `json:"rebuild"`
+}
+
+// skipJSON is a skip request no projector has acted on yet.
+type skipJSON struct {
+	EventID     string    `json:"event_id"`
+	Stream      string    `json:"stream"`
+	Revision    uint64    `json:"revision"`
+	RequestedBy string    `json:"requested_by"`
+	RequestedAt time.Time `json:"requested_at"`
 }
 
 type failureJSON struct {
@@ -175,9 +188,9 @@ type progressJSON struct {
 }
 
 // status is GET /backend/api/admin/projections/ (SUPERUSER): every read
-// model's version, state, checkpoint, lag and last failure, the progress
-// of a running rebuild (in this process or another), and the rebuilds
-// started over the API in this process, newest first.
+// model's version, state, checkpoint, lag, last failure and pending skips,
+// the progress of a running rebuild (in this process or another), and the
+// rebuilds started over the API in this process, newest first.
 func (h *adminAPI) status(c *fiber.Ctx) error {
 	if err := requireSuperuser(callerOf(c)); err != nil {
 		return err
@@ -190,7 +203,7 @@ func (h *adminAPI) status(c *fiber.Ctx) error {
 	for i, st := range list {
 		p := projectionJSON{Name: st.Name, Version: st.Version, StoredVersion: st.StoredVersion,
 			State: string(st.State), Checkpoint: st.Checkpoint.String(), LagEvents: st.LagEvents,
-			LagCapped: st.LagCapped, LagSeconds: st.LagSeconds}
+			LagCapped: st.LagCapped, LagSeconds: st.LagSeconds, PendingSkips: skipsJSON(st.PendingSkips)}
 		if !st.UpdatedAt.IsZero() {
 			t := st.UpdatedAt.UTC()
 			p.UpdatedAt = &t
@@ -206,6 +219,15 @@ func (h *adminAPI) status(c *fiber.Ctx) error {
 		out[i] = p
 	}
 	return c.JSON(fiber.Map{"results": out, "rebuilds": h.jobs.snapshot()})
+}
+
+func skipsJSON(list []projections.SkipRequest) []skipJSON {
+	out := make([]skipJSON, len(list))
+	for i, r := range list {
+		out[i] = skipJSON{EventID: r.EventID.String(), Stream: r.Stream, Revision: r.Revision,
+			RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt.UTC()}
+	}
+	return out
 }
 
 // rebuildBody names the read models to rebuild: a list, or ["all"], or
@@ -311,4 +333,70 @@ func (h *adminAPI) run(job *rebuildJob, shutdown <-chan struct{}) {
 	}
 	h.Logger.InfoContext(ctx, "rebuild over the API done", "job", job.ID, "read_models", job.ReadModels,
 		"duration", time.Since(start))
+}
+
+// skipBody names a dead letter to skip: a read model and the id of the
+// event it cannot apply (failure.event_id in GET /admin/projections/).
+type skipBody struct {
+	ReadModel string `json:"read_model"`
+	EventID   string `json:"event_id"`
+}
+
+// skip is POST /backend/api/admin/projections/skip/ (SUPERUSER): ask that a
+// read model move past an event it cannot apply, as `cometa projections
+// skip` does. The request is only recorded on the event's dead letter, with
+// the caller; the model's projector, in whichever process, skips the event
+// at its next retry. It answers 202. A missing or malformed field or an
+// unknown read model is 400, an event without a dead letter of the model
+// 404, a dead letter resolved already 409.
+func (h *adminAPI) skip(c *fiber.Ctx) error {
+	who := callerOf(c)
+	if err := requireSuperuser(who); err != nil {
+		return err
+	}
+	var body skipBody
+	if err := decodeBody(c, &body, decodeOptions{strict: true}); err != nil {
+		return err
+	}
+	id, err := h.skipTarget(body)
+	if err != nil {
+		return err
+	}
+
+	by := fmt.Sprintf("account %d (%s)", who.AccountID, who.Email)
+	if err := h.Projections.RequestSkip(c.UserContext(), body.ReadModel, id, by); err != nil {
+		return err
+	}
+	h.Logger.InfoContext(c.UserContext(), "skip of a dead-lettered event requested",
+		"read_model", body.ReadModel, "event_id", id, "account_id", who.AccountID)
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{
+		"success": true, "read_model": body.ReadModel, "event_id": id.String(), "requested_by": by,
+		"message": "skip requested: the read model's projector skips the event at its next retry",
+	})
+}
+
+// skipTarget checks the body's read model and event id, naming every
+// problem at once.
+func (h *adminAPI) skipTarget(body skipBody) (uuid.UUID, error) {
+	var errs []error
+	all := h.Projections.Names()
+	switch {
+	case body.ReadModel == "":
+		errs = append(errs, domain.Invalid("read_model", "name the read model (one of %v)", all))
+	case !slices.Contains(all, body.ReadModel):
+		errs = append(errs, domain.Invalid("read_model", "no read model %q (the read models are %v)",
+			body.ReadModel, all))
+	}
+	id, err := uuid.Parse(body.EventID)
+	switch {
+	case body.EventID == "":
+		errs = append(errs, domain.Invalid("event_id",
+			"give the id of the event the read model cannot apply (failure.event_id in the status)"))
+	case err != nil:
+		errs = append(errs, domain.Invalid("event_id", "%q is not a UUID", body.EventID))
+	}
+	if len(errs) > 0 {
+		return uuid.Nil, joinInvalid(errs)
+	}
+	return id, nil
 }

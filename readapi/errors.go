@@ -30,6 +30,8 @@ var statusTable = []struct {
 	{domain.ErrNotFound, fiber.StatusNotFound},
 	{domain.ErrConflict, fiber.StatusConflict},
 	{eventstore.ErrConflict, fiber.StatusConflict},
+	{projections.ErrNotFound, fiber.StatusNotFound},
+	{projections.ErrConflict, fiber.StatusConflict},
 	{errUnsupportedMedia, fiber.StatusUnsupportedMediaType},
 	{eventstore.ErrUnavailable, fiber.StatusServiceUnavailable},
 	// The write happened but a read model it waits for is stuck: the

@@ -42,6 +42,8 @@ func TestServerErrorsHideTheirCause(t *testing.T) {
 		{"uncategorised", errors.New(secret), 500, false},
 		{"invalid", domain.Invalid("name", "%s", secret), 400, true},
 		{"conflict", fmt.Errorf("%s: %w", secret, domain.ErrConflict), 409, true},
+		{"no such dead letter", fmt.Errorf("skip event 1: %s: %w", secret, projections.ErrNotFound), 404, true},
+		{"dead letter resolved", fmt.Errorf("skip event 1: %s: %w", secret, projections.ErrConflict), 409, true},
 		// PostgreSQL refusing a NUL or bad UTF-8 is the client's text.
 		{"text PostgreSQL refuses", fmt.Errorf("list variables: %w",
 			&pgconn.PgError{Code: "22021", Message: `invalid byte sequence for encoding "UTF8": 0x00`}), 400, false},

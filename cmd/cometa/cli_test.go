@@ -13,7 +13,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/cometa-es/cometa/eventschemas"
+	"github.com/cometa-es/cometa/eventstore"
 	"github.com/cometa-es/cometa/projections"
 )
 
@@ -124,6 +129,129 @@ func TestProjectionsCLI(t *testing.T) {
 	out, errOut, code = runCLI(t, env, "projections", "status")
 	if code != 0 || !strings.Contains(out, "departments") {
 		t.Errorf("status with no server running: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestProjectionsSkipCLI puts an event the catalog cannot decode into the
+// log of a running `cometa serve`, finds it in `cometa projections
+// status`, and skips it with `cometa projections skip`: the server's
+// projector moves past it at its next retry and logs the skip.
+func TestProjectionsSkipCLI(t *testing.T) {
+	t.Parallel()
+	dir := dataDir(t)
+	s := startServe(t, dir, "COMETA_BOOTSTRAP_TOKEN=cli-skip-bootstrap-token-0123456789")
+	store, pool := openStore(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	badID := uuid.New()
+	_, err := store.Append(ctx, "environment-900", eventstore.NoStream(), eventstore.EventData{
+		ID: badID, Type: eventschemas.TypeEnvironmentCreated, SchemaVersion: 1,
+		Data:       []byte(`{"environment_id":"nine hundred","environment_name":"broken"}`),
+		OccurredAt: time.Now(), Actor: "account-1", CorrelationID: uuid.NewString(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalogState := func() (state string, failingAt *uuid.UUID) {
+		t.Helper()
+		err := pool.QueryRow(ctx, `SELECT state, error_event_id FROM projections.checkpoints
+			WHERE name = 'catalog'`).Scan(&state, &failingAt)
+		if err != nil {
+			t.Fatalf("read the catalog's checkpoint: %v", err)
+		}
+		return state, failingAt
+	}
+	waitCatalog(t, "failing at the event", func() bool {
+		state, at := catalogState()
+		return state == "failing" && at != nil && *at == badID
+	})
+	env := []string{"COMETA_DATA_DIR=" + dir}
+
+	out, errOut, code := runCLI(t, env, "projections", "status")
+	if code != 0 || !matches(`(?m)^catalog\s.*\sfailing\s.*environment-900@0 \(position \d+/\d+, event `+
+		badID.String()+`\): decode`, out) {
+		t.Errorf("status of the failing catalog: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		saying string
+	}{
+		{[]string{"nosuch", badID.String()}, 1, `"nosuch"`},
+		{[]string{"catalog", uuid.NewString()}, 1, "no dead letter"},
+		{[]string{"catalog", "forty-two"}, 2, "invalid UUID"},
+		{[]string{"catalog"}, 2, "<event-id>"},
+	} {
+		_, errOut, code := runCLI(t, env, append([]string{"projections", "skip"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errOut, tc.saying) {
+			t.Errorf("skip %v: exit %d, %s; want exit %d saying %q", tc.args, code, errOut, tc.code, tc.saying)
+		}
+	}
+	if state, _ := catalogState(); state != "failing" {
+		t.Fatalf("refused skips moved the catalog to %s", state)
+	}
+
+	out, errOut, code = runCLI(t, env, "projections", "skip", "catalog", badID.String(), "--by", "ops@example.test")
+	want := "skip of event " + badID.String() + " requested for read model catalog (by ops@example.test); " +
+		"the running server skips it at the model's next retry\n"
+	if code != 0 || out != want {
+		t.Fatalf("skip: exit %d, %q (%s); want %q", code, out, errOut, want)
+	}
+	waitCatalog(t, "past the event", func() bool {
+		state, _ := catalogState()
+		return state != "failing"
+	})
+	var by string
+	var skipped bool
+	err = pool.QueryRow(ctx, `SELECT skip_requested_by, skipped_at IS NOT NULL AND resolved_at IS NOT NULL
+		FROM projections.dead_letters WHERE name = 'catalog' AND event_id = $1`, badID).Scan(&by, &skipped)
+	if err != nil || by != "ops@example.test" || !skipped {
+		t.Errorf("dead letter: requested by %q, skipped %v (%v)", by, skipped, err)
+	}
+	if !matches(`"msg":"event skipped by operator","component":"projections","read_model":"catalog",`+
+		`"stream":"environment-900","revision":0,"event_id":"`+badID.String()+`"`, s.logs()) {
+		t.Errorf("the server did not log the skip:\n%s", s.logs())
+	}
+	if err := s.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}
+
+// waitCatalog polls cond, a read of the database, until it holds or
+// hangGuard is up.
+func waitCatalog(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(hangGuard)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the catalog was not %s within %v", what, hangGuard)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWriteStatusNamesTheEventToSkip renders a failing model with a
+// pending skip: its line names the event's id, which `cometa projections
+// skip` takes, and the request.
+func TestWriteStatusNamesTheEventToSkip(t *testing.T) {
+	t.Parallel()
+	id := uuid.MustParse("0b7e1f7c-5a51-4c55-9d4c-6f3f8f1f2a10")
+	var out bytes.Buffer
+	err := writeStatus(&out, []projections.Status{{
+		Name: "catalog", Version: 2, StoredVersion: 2, State: projections.StateFailing,
+		Checkpoint: eventstore.Position{Commit: 7, Prepare: 7},
+		Failure: &projections.FailingError{Name: "catalog", Stream: "environment-9", Revision: 3,
+			Position: eventstore.Position{Commit: 8, Prepare: 8}, EventID: id, Cause: "decode:\n bad"},
+		PendingSkips: []projections.SkipRequest{{EventID: id, Stream: "environment-9", Revision: 3,
+			RequestedBy: "cli:ops", RequestedAt: time.Now()}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "environment-9@3 (position 8/8, event " + id.String() + "): decode: bad; skip of event " +
+		id.String() + " requested by cli:ops\n"
+	if !strings.HasSuffix(out.String(), want) {
+		t.Errorf("status:\n%s\nwant a line ending in %q", out.String(), want)
 	}
 }
 

@@ -40,7 +40,7 @@ type cli struct {
 	Version   versionCmd   `cmd:"" help:"Print the version and exit."`
 
 	Projector   projectorCmd   `cmd:"" help:"Run the projectors only (keep the read models current)."`
-	Projections projectionsCmd `cmd:"" help:"Inspect or rebuild the read models of a server's database."`
+	Projections projectionsCmd `cmd:"" help:"Inspect or rebuild the read models of a server's database, or skip an event one cannot apply."`
 	DiffImages  diffImagesCmd  `cmd:"" name:"diff-images" help:"Count the differing pixels of two PNG images."`
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,18 +13,21 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/cometa-es/cometa/projections"
 )
 
-// projectionsCmd groups the read-model maintenance commands. They work on
-// the database of a running server: the configured COMETA_DATABASE_URL,
-// or the private cluster that a server running on COMETA_DATA_DIR
-// published; with neither, they start the private cluster themselves.
+// projectionsCmd groups the read-model maintenance commands: status,
+// rebuild, and the skip of a dead-lettered event. They work on the database
+// of a running server: the configured COMETA_DATABASE_URL, or the private
+// cluster that a server running on COMETA_DATA_DIR published; with
+// neither, they start the private cluster themselves.
 type projectionsCmd struct {
 	Status  projectionsStatusCmd  `cmd:"" help:"Show every read model: version, state, checkpoint, lag, last error."`
 	Rebuild projectionsRebuildCmd `cmd:"" help:"Replay the log into fresh tables and swap them in; print a checksum per read model."`
+	Skip    projectionsSkipCmd    `cmd:"" help:"Ask that a read model stuck at an event it cannot apply skip it and move on."`
 }
 
 // projectionsStatusCmd prints the status table.
@@ -32,6 +36,13 @@ type projectionsStatusCmd struct{}
 // projectionsRebuildCmd rebuilds the named read models, all when none.
 type projectionsRebuildCmd struct {
 	Names []string `arg:"" optional:"" help:"Read models to rebuild (all when none)."`
+}
+
+// projectionsSkipCmd requests the skip of one dead-lettered event.
+type projectionsSkipCmd struct {
+	Model   string    `arg:"" help:"The read model stuck at the event."`
+	EventID uuid.UUID `arg:"" name:"event-id" help:"The id of the event (the event named in the status's LAST ERROR)."`
+	By      string    `help:"Who asks, kept on the dead letter (default: cli:<the OS user>)."`
 }
 
 // withProjections opens the infrastructure and the core for a maintenance
@@ -93,8 +104,11 @@ func writeStatus(w io.Writer, list []projections.Status) error {
 		}
 		last := "-"
 		if f := st.Failure; f != nil {
-			last = fmt.Sprintf("%s@%d (position %d/%d): %s", f.Stream, f.Revision,
-				f.Position.Commit, f.Position.Prepare, oneLine(f.Cause))
+			last = fmt.Sprintf("%s@%d (position %d/%d, event %s): %s", f.Stream, f.Revision,
+				f.Position.Commit, f.Position.Prepare, f.EventID, oneLine(f.Cause))
+		}
+		for _, r := range st.PendingSkips {
+			last += fmt.Sprintf("; skip of event %s requested by %s", r.EventID, r.RequestedBy)
 		}
 		state := string(st.State)
 		if r := st.Rebuild; r != nil {
@@ -139,4 +153,32 @@ func (c projectionsRebuildCmd) Run(p *process) error {
 		}
 		return err
 	})
+}
+
+// Run records the skip request on the event's dead letter and says so. The
+// command does not wait for the skip: the projector of the model, in the
+// running server, does it at its next retry.
+func (c projectionsSkipCmd) Run(p *process) error {
+	by := c.By
+	if by == "" {
+		by = "cli:" + osUser()
+	}
+	return withProjections(p, func(ctx context.Context, mgr *projections.Manager) error {
+		if err := mgr.RequestSkip(ctx, c.Model, c.EventID, by); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(p.stdout, "skip of event %s requested for read model %s (by %s); "+
+			"the running server skips it at the model's next retry\n", c.EventID, c.Model, by)
+		return err
+	})
+}
+
+// osUser names the user running the command, "unknown" when the system
+// cannot tell.
+func osUser() string {
+	u, err := user.Current()
+	if err != nil || u.Username == "" {
+		return "unknown"
+	}
+	return u.Username
 }
