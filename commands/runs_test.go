@@ -563,7 +563,8 @@ func TestWaitFinished(t *testing.T) {
 	defer cancel()
 	author := actor(t, 5, role.Anonymous, 3)
 	d := def("Two browsers", 3, stepOf(`Goto URL "http://127.0.0.1/"`))
-	d.Browsers = json.RawMessage(`[{"browser":"a"},{"browser":"b"}]`)
+	d.Browsers = json.RawMessage(`[{"browser":"chrome","browser_version":"a"},
+		{"browser":"chrome","browser_version":"b"}]`)
 	id := w.create(author, d)
 	out := w.request(author, id)
 

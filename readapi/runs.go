@@ -2,6 +2,7 @@ package readapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -50,10 +51,13 @@ func (a *api) runRoutes(r *routes) {
 }
 
 // execBody is the body (or, for GET, the query) of /backend/exectest/.
-// Cometa's other keys (confirm, jobId) are ignored.
+// Cometa's other keys (confirm, jobId) are ignored. Browsers is only read
+// to be refused: a run takes its feature's browsers, and a list sent here
+// must not look as if it had been used.
 type execBody struct {
-	FeatureID int64 `json:"feature_id"`
-	Wait      bool  `json:"wait"`
+	FeatureID *int64          `json:"feature_id"`
+	Wait      bool            `json:"wait"`
+	Browsers  json.RawMessage `json:"browsers"`
 }
 
 // execTest is POST (and GET) /backend/exectest/: it requests a run of the
@@ -69,11 +73,16 @@ func (h *runAPI) execTest(c *fiber.Ctx) error {
 	if err := decodeInput(c, &body, decodeOptions{optional: true}); err != nil {
 		return err
 	}
-	if body.FeatureID <= 0 {
-		return domain.Invalid("feature_id", "is required: the id of the feature to run")
+	featureID, err := requiredID("feature_id", body.FeatureID, "the id of the feature to run")
+	if err != nil {
+		return err
+	}
+	if given(body.Browsers) {
+		return domain.Invalid("browsers", "a run uses the browsers of its feature; set them with "+
+			"PATCH /backend/api/features/ (this route takes feature_id and wait)")
 	}
 	ctx := c.UserContext()
-	req, err := h.runs.Request(ctx, h.meta(c), who.Actor, commands.RunInput{FeatureID: body.FeatureID})
+	req, err := h.runs.Request(ctx, h.meta(c), who.Actor, commands.RunInput{FeatureID: featureID})
 	if err != nil {
 		return err
 	}
@@ -249,11 +258,24 @@ func (h *runAPI) kill(c *fiber.Ctx, tasks []task) ([]int64, error) {
 	return killed, nil
 }
 
+// requiredID checks an id field of a body or query: absent is "is
+// required" with what it names, zero or negative "must be a positive
+// integer".
+func requiredID(field string, id *int64, what string) (int64, error) {
+	switch {
+	case id == nil:
+		return 0, domain.Invalid(field, "is required: %s", what)
+	case *id <= 0:
+		return 0, domain.Invalid(field, "must be a positive integer, got %d", *id)
+	}
+	return *id, nil
+}
+
 // updateTaskBody is the body (or query) of /backend/updateTask/, as
 // Cometa's runner sent it.
 type updateTaskBody struct {
 	Action          string `json:"action"`
-	FeatureID       int64  `json:"feature_id"`
+	FeatureID       *int64 `json:"feature_id"`
 	FeatureResultID int64  `json:"feature_result_id"`
 	PID             int64  `json:"pid"`
 	Browser         any    `json:"browser"`
@@ -280,11 +302,12 @@ func (h *runAPI) updateTask(c *fiber.Ctx) error {
 	if err := decodeInput(c, &body, decodeOptions{}); err != nil {
 		return err
 	}
-	if body.FeatureID <= 0 {
-		return domain.Invalid("feature_id", "is required")
+	featureID, err := requiredID("feature_id", body.FeatureID, "the id of the feature")
+	if err != nil {
+		return err
 	}
 	ctx := c.UserContext()
-	if err := h.visibleRunFeature(ctx, who, body.FeatureID); err != nil {
+	if err := h.visibleRunFeature(ctx, who, featureID); err != nil {
 		return err
 	}
 	if err := who.Require(string(role.RunFeature)); err != nil {
@@ -292,13 +315,13 @@ func (h *runAPI) updateTask(c *fiber.Ctx) error {
 	}
 	rows, err := h.Pool.Query(ctx, `SELECT feature_result_id, feature_id, run_id, pid, runner, browser_version
 		FROM rm_runs.results WHERE feature_id = $1 AND running AND NOT removed ORDER BY feature_result_id`,
-		body.FeatureID)
+		featureID)
 	if err != nil {
-		return fmt.Errorf("list tasks of feature %d: %w", body.FeatureID, err)
+		return fmt.Errorf("list tasks of feature %d: %w", featureID, err)
 	}
 	tasks, err := pgx.CollectRows(rows, pgx.RowToStructByPos[taskJSON])
 	if err != nil {
-		return fmt.Errorf("list tasks of feature %d: %w", body.FeatureID, err)
+		return fmt.Errorf("list tasks of feature %d: %w", featureID, err)
 	}
 	if tasks == nil {
 		tasks = []taskJSON{}
