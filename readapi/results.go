@@ -431,6 +431,12 @@ func (h *runAPI) deleteRunsOfFeature(c *fiber.Ctx) error {
 			failed = err
 			continue
 		}
+		// A run removed meanwhile, or one requested in a department
+		// deleted since (the feature moved out of it), is left as it is:
+		// RemoveRun refused it before appending anything.
+		if errors.Is(err, domain.ErrNotFound) {
+			continue
+		}
 		if err != nil {
 			return err
 		}

@@ -136,6 +136,11 @@ func (h *runAPI) execTest(c *fiber.Ctx) error {
 // result of the feature is asked to stop (it ends Canceled). It answers
 // {"success": true, "tasks": <count>, "feature_result_ids": [...]}.
 // Cometa checks no permission here; this server wants run_feature.
+//
+// A deleted feature (or one of a deleted department) may still have
+// results running: those the caller sees (by the department their run
+// pinned) are killed as killTaskPID kills them, and only a deleted
+// feature with none is a 404.
 func (h *runAPI) killTask(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "feature_id")
@@ -143,8 +148,12 @@ func (h *runAPI) killTask(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	if err := h.visibleRunFeature(ctx, who, id); err != nil {
-		return err
+	visible := h.visibleRunFeature(ctx, who, id)
+	if errors.Is(visible, domain.ErrNotFound) {
+		return h.killOrphaned(c, id, visible)
+	}
+	if visible != nil {
+		return visible
 	}
 	if err := who.Require(string(role.RunFeature)); err != nil {
 		return err
@@ -165,6 +174,32 @@ func (h *runAPI) killTask(c *fiber.Ctx) error {
 	}
 	if killed == nil {
 		killed = []int64{}
+	}
+	return c.JSON(fiber.Map{"success": true, "tasks": len(killed), "feature_result_ids": killed})
+}
+
+// killOrphaned kills the running results of feature id, which the caller
+// cannot see as a feature (deleted, with its department or alone), and
+// answers as killTask; with no such result it returns notFound.
+func (h *runAPI) killOrphaned(c *fiber.Ctx, id int64, notFound error) error {
+	who := callerOf(c)
+	ctx := c.UserContext()
+	if err := h.catchUp(ctx, "runs"); err != nil {
+		return err
+	}
+	tasks, err := h.runningTasks(ctx, who, `r.feature_id = $3`, id)
+	if err != nil {
+		return err
+	}
+	if len(tasks) == 0 {
+		return notFound
+	}
+	if err := who.Require(string(role.RunFeature)); err != nil {
+		return err
+	}
+	killed, err := h.kill(c, tasks)
+	if err != nil {
+		return err
 	}
 	return c.JSON(fiber.Map{"success": true, "tasks": len(killed), "feature_result_ids": killed})
 }
