@@ -24,6 +24,11 @@ import (
 // department of its feature (the department pinned by the run when the
 // feature was deleted); any other is reported as not found, so that its
 // existence does not leak. Permissions are checked after visibility.
+//
+// The results and runs of a deleted department (the one their run was
+// requested in) stay readable to whoever sees them, but no longer change:
+// every correction is domain.ErrNotFound, for a SUPERUSER too, as the
+// department's features are (see inLiveDepartment).
 type RunResults struct {
 	log *Log
 }
@@ -141,6 +146,58 @@ func (c *RunResults) visible(ctx context.Context, actor access.Actor, what strin
 	return nil
 }
 
+// inLiveDepartment returns domain.ErrNotFound, naming what and id, when
+// department dept has been deleted. It reads the department's stream, so
+// a deletion a moment ago counts.
+func (c *RunResults) inLiveDepartment(ctx context.Context, what string, id, dept int64) error {
+	gone, err := departmentDeleted(ctx, c.log, dept)
+	if err != nil {
+		return err
+	}
+	if gone {
+		return fmt.Errorf("%s %d: its department %d was deleted: %w", what, id, dept, domain.ErrNotFound)
+	}
+	return nil
+}
+
+// resultInLiveDepartment is inLiveDepartment for a result: the department
+// of its run, read from the run's stream. A result that was never claimed
+// nor killed does not name its run; it is taken to belong to its
+// feature's last department, the one such a result was requested in
+// unless the feature moved since.
+func (c *RunResults) resultInLiveDepartment(ctx context.Context, h resultHistory) error {
+	var dept int64
+	if h.RunID != 0 {
+		history, _, err := c.log.Load(ctx, run.Stream(h.RunID))
+		if err != nil {
+			return err
+		}
+		dept = run.Fold(payloadsOf(history)).Requested.DepartmentID
+	} else {
+		history, _, err := c.log.Load(ctx, feature.Stream(h.FeatureID))
+		if err != nil {
+			return err
+		}
+		dept = feature.Fold(payloadsOf(history)).Current().DepartmentID
+	}
+	if dept == 0 {
+		return nil
+	}
+	return c.inLiveDepartment(ctx, "feature result", h.ID, dept)
+}
+
+// Correctable returns domain.ErrNotFound when feature result id does not
+// exist, was removed, or belongs to a deleted department, so that a
+// caller correcting several results at once can leave those out before it
+// appends anything. Visibility and permissions are not checked here.
+func (c *RunResults) Correctable(ctx context.Context, id int64) error {
+	h, err := c.loadResult(ctx, id)
+	if err != nil {
+		return fmt.Errorf("feature result %d: %w", id, err)
+	}
+	return c.resultInLiveDepartment(ctx, h)
+}
+
 // correct runs one correction on a result's stream: it loads the result,
 // checks visibility and the permission flag, lets decide choose the events
 // and appends them with the revision it loaded (re-deciding after a lost
@@ -158,6 +215,9 @@ func (c *RunResults) correct(ctx context.Context, meta Meta, actor access.Actor,
 		}
 		if !checked {
 			if err := c.visible(ctx, actor, "feature result", id, h.FeatureID, h.RunID, 0); err != nil {
+				return nil, err
+			}
+			if err := c.resultInLiveDepartment(ctx, h); err != nil {
 				return nil, err
 			}
 			if flag != "" {
@@ -313,6 +373,9 @@ func (c *RunResults) runCommand(ctx context.Context, meta Meta, actor access.Act
 		}
 		if !checked {
 			if err := c.visible(ctx, actor, "run", id, s.Requested.FeatureID, 0, s.Requested.DepartmentID); err != nil {
+				return nil, err
+			}
+			if err := c.inLiveDepartment(ctx, "run", id, s.Requested.DepartmentID); err != nil {
 				return nil, err
 			}
 			if flag != "" {

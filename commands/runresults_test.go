@@ -153,3 +153,57 @@ func TestRunResultCorrections(t *testing.T) {
 		t.Errorf("remove a result of a removed run: %v, want ErrNotFound", err)
 	}
 }
+
+// TestDeletedDepartmentResultsFrozen: once the department a run was
+// requested in is deleted, no correction of its results or the run goes
+// through, for a SUPERUSER either, and nothing is appended; a queued
+// result (no run named on its stream) is judged by its feature's
+// department.
+func TestDeletedDepartmentResultsFrozen(t *testing.T) {
+	t.Parallel()
+	w := newRunWorld(t)
+	ctx := context.Background()
+	rr := commands.NewRunResults(w.log)
+	admin := actor(t, 1, role.Superuser)
+	feat := w.create(actor(t, 5, role.Devops, 3), def("Frozen", 3, stepOf(`Goto URL "http://127.0.0.1/"`)))
+	runID, res := w.executed(feat, eventschemas.StatusFailed, eventschemas.StatusFailed)
+	queued := w.request(actor(t, 5, role.Devops, 3), feat)
+	w.h.Append("department-3", &eventschemas.DepartmentDeleted{DepartmentID: 3})
+	w.h.Sync()
+	before := w.events("result-"+itoa(res)) + w.events("run-"+itoa(runID)) +
+		w.events("result-"+itoa(queued.ResultIDs[0]))
+
+	for name, do := range map[string]func() error{
+		"archive": func() error { _, _, err := rr.ArchiveResult(ctx, meta(), admin, res, true); return err },
+		"status": func() error {
+			_, _, err := rr.ChangeResultStatus(ctx, meta(), admin, res, eventschemas.StatusSuccess)
+			return err
+		},
+		"step status": func() error {
+			_, _, err := rr.ChangeStepStatus(ctx, meta(), admin, res, 1, eventschemas.StatusSuccess)
+			return err
+		},
+		"screenshot": func() error {
+			_, err := rr.RemoveScreenshot(ctx, meta(), admin, res, 1, "a.png")
+			return err
+		},
+		"remove":      func() error { _, err := rr.RemoveResult(ctx, meta(), admin, res); return err },
+		"archive run": func() error { _, _, err := rr.ArchiveRun(ctx, meta(), admin, runID, true); return err },
+		"remove run":  func() error { _, err := rr.RemoveRun(ctx, meta(), admin, runID); return err },
+		"remove queued": func() error {
+			_, err := rr.RemoveResult(ctx, meta(), admin, queued.ResultIDs[0])
+			return err
+		},
+		"correctable":    func() error { return rr.Correctable(ctx, res) },
+		"queued one too": func() error { return rr.Correctable(ctx, queued.ResultIDs[0]) },
+	} {
+		if err := do(); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("%s: %v, want not found", name, err)
+		}
+	}
+	after := w.events("result-"+itoa(res)) + w.events("run-"+itoa(runID)) +
+		w.events("result-"+itoa(queued.ResultIDs[0]))
+	if after != before {
+		t.Errorf("the refused corrections appended %d events", after-before)
+	}
+}

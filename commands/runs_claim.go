@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cometa-es/cometa/domain"
 	"github.com/cometa-es/cometa/domain/run"
 	"github.com/cometa-es/cometa/eventschemas"
 	"github.com/cometa-es/cometa/eventstore"
@@ -41,11 +42,16 @@ type Held struct {
 // Claim hands feature result id of run runID to runner until leaseUntil,
 // with the result's current revision expected: of two runners claiming the
 // same result, exactly one succeeds and the other gets an error matching
-// domain.ErrConflict (as does a claim of a finished or killed result).
-// meta.Actor and meta.CorrelationID are stamped on every event the Held
-// writes; now is its clock.
+// domain.ErrConflict (as does a claim of a finished or killed result). A
+// result of a run that was never requested, or whose department has been
+// deleted, is domain.ErrNotFound (see claimable). meta.Actor and
+// meta.CorrelationID are stamped on every event the Held writes; now is
+// its clock.
 func (r *Runs) Claim(ctx context.Context, meta Meta, id, runID int64, runner string, leaseUntil time.Time,
 	now func() time.Time) (*Held, error) {
+	if err := r.claimable(ctx, runID); err != nil {
+		return nil, fmt.Errorf("claim feature result %d: %w", id, err)
+	}
 	h := &Held{log: r.log, id: id, runner: runner, actor: meta.Actor, corr: meta.CorrelationID, now: now,
 		cmd: uuid.New()}
 	if err := h.reload(ctx); err != nil {
@@ -55,6 +61,34 @@ func (r *Runs) Claim(ctx context.Context, meta Meta, id, runID int64, runner str
 		return nil, fmt.Errorf("claim feature result %d: %w", id, err)
 	}
 	return h, nil
+}
+
+// claimable refuses, as not found, the claim of a result of run runID when
+// the run was never requested or the department it was requested in has
+// been deleted. The run queue drops such a department's queued results,
+// but a runner may have read one before (from the queue or the log); this
+// check stops it from starting it. It reads the department's stream just
+// before the claim is appended, so a deletion appended between the two
+// lets that one result run to its end, as any result claimed before the
+// deletion does.
+func (r *Runs) claimable(ctx context.Context, runID int64) error {
+	history, _, err := r.log.Load(ctx, run.Stream(runID))
+	if err != nil {
+		return fmt.Errorf("load run %d: %w", runID, err)
+	}
+	s := run.Fold(payloadsOf(history))
+	if !s.Exists {
+		return domain.NotFound("run", runID)
+	}
+	dept := s.Requested.DepartmentID
+	gone, err := departmentDeleted(ctx, r.log, dept)
+	if err != nil {
+		return err
+	}
+	if gone {
+		return fmt.Errorf("run %d: its department %d was deleted: %w", runID, dept, domain.ErrNotFound)
+	}
+	return nil
 }
 
 // ID returns the feature result's id.

@@ -457,6 +457,68 @@ func TestKillQueuedAndRunning(t *testing.T) {
 	w.h.CheckRebuild()
 }
 
+// TestDeletedDepartmentDropsQueuedResults deletes a department with one
+// result running and two queued: the queued ones leave the run queue and
+// their claim is refused (not found, nothing appended), the running one
+// finishes, and another department's queued result stays. A run the log
+// records after the deletion is not queued either.
+func TestDeletedDepartmentDropsQueuedResults(t *testing.T) {
+	t.Parallel()
+	w := newRunWorld(t)
+	ctx := context.Background()
+	author := actor(t, 5, role.Anonymous, 3, 4)
+	doomed := w.create(author, def("Doomed", 3, stepOf(`Goto URL "http://127.0.0.1/"`)))
+	other := w.create(author, def("Elsewhere", 4, stepOf(`Goto URL "http://127.0.0.1/"`)))
+	running := w.request(author, doomed)
+	queued := []commands.RunRequestResult{w.request(author, doomed), w.request(author, doomed)}
+	kept := w.request(author, other)
+	held, err := w.runs.Claim(ctx, runnerMeta(), running.ResultIDs[0], running.RunID, "runner-a",
+		time.Now().Add(time.Minute), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	w.h.Append("department-3", &eventschemas.DepartmentDeleted{DepartmentID: 3})
+	// A request that passed the department check just before the deletion
+	// lands after it.
+	w.h.Append("run-900", &eventschemas.RunRequested{RunID: 900, FeatureID: doomed, DepartmentID: 3,
+		Results: []eventschemas.RunResult{{FeatureResultID: 901}}})
+	w.h.Sync()
+
+	list, err := w.queue.Queued(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []run.Ref{{FeatureResultID: kept.ResultIDs[0], RunID: kept.RunID}}
+	if diff := cmp.Diff(want, list); diff != "" {
+		t.Errorf("queued after the deletion (-want +got):\n%s", diff)
+	}
+	for _, q := range queued {
+		_, rev, err := w.runs.LoadResult(ctx, q.ResultIDs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.runs.Claim(ctx, runnerMeta(), q.ResultIDs[0], q.RunID, "runner-b",
+			time.Now().Add(time.Minute), time.Now)
+		if !errors.Is(err, domain.ErrNotFound) || !strings.Contains(err.Error(), "department 3 was deleted") {
+			t.Errorf("claim of a queued result of the deleted department: %v", err)
+		}
+		if _, after, _ := w.runs.LoadResult(ctx, q.ResultIDs[0]); after != rev {
+			t.Errorf("the refused claim of result %d appended to its stream", q.ResultIDs[0])
+		}
+	}
+	if status, err := held.Finish(ctx, eventschemas.StatusSuccess, "", "log", 0); err != nil ||
+		status != eventschemas.StatusSuccess {
+		t.Errorf("the result running at the deletion finishes: %s, %v", status, err)
+	}
+	head, _, err := w.h.Store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sync(head)
+	w.h.CheckRebuild()
+}
+
 func TestExpiredLease(t *testing.T) {
 	t.Parallel()
 	w := newRunWorld(t)
@@ -501,7 +563,8 @@ func TestWaitFinished(t *testing.T) {
 	defer cancel()
 	author := actor(t, 5, role.Anonymous, 3)
 	d := def("Two browsers", 3, stepOf(`Goto URL "http://127.0.0.1/"`))
-	d.Browsers = json.RawMessage(`[{"browser":"a"},{"browser":"b"}]`)
+	d.Browsers = json.RawMessage(`[{"browser":"chrome","browser_version":"a"},
+		{"browser":"chrome","browser_version":"b"}]`)
 	id := w.create(author, d)
 	out := w.request(author, id)
 

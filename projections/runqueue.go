@@ -19,6 +19,11 @@ import (
 // It only points runners at work: the claim itself is decided on the
 // result's stream, so a lagging row can cost a failed claim, never a
 // result executed twice.
+//
+// The queued results of a deleted department leave the queue (their rows
+// become "dropped"), and so do those of a run requested in it that the log
+// records after its deletion: no runner is pointed at them. A result
+// claimed already keeps its row and runs to its end.
 type RunQueue struct{}
 
 // NewRunQueue returns the run queue read model.
@@ -27,24 +32,32 @@ func NewRunQueue() *RunQueue { return &RunQueue{} }
 // Name returns "runqueue".
 func (*RunQueue) Name() string { return "runqueue" }
 
-// Version returns the version of the tables and Apply logic.
-func (*RunQueue) Version() int { return 2 }
+// Version returns the version of the tables and Apply logic. Version 3:
+// rows carry the department their run was requested in, and a deleted
+// department's queued results leave the queue.
+func (*RunQueue) Version() int { return 3 }
 
-// The states of a row.
+// The states of a row. A dropped row was queued in a department deleted
+// since; it is listed nowhere, but a claim that raced the deletion still
+// makes it claimed, so that its lease is watched and its end recorded.
 const (
 	queueAllocated = "allocated"
 	queueQueued    = "queued"
+	queueDropped   = "dropped"
 	queueClaimed   = "claimed"
 	queueFinished  = "finished"
 )
 
 // DDL creates the tables. queued_commit and queued_prepare are the log
 // position of the RunRequested that queued the result: the queue's order.
+// department_id is the department the run was requested in (0 until the
+// RunRequested is seen); deleted_departments lists those deleted so far.
 func (*RunQueue) DDL() string {
 	return `
 CREATE TABLE results (
 	feature_result_id bigint PRIMARY KEY,
 	feature_id bigint NOT NULL,
+	department_id bigint NOT NULL DEFAULT 0,
 	run_id bigint NOT NULL DEFAULT 0,
 	state text NOT NULL,
 	runner text NOT NULL DEFAULT '',
@@ -55,7 +68,9 @@ CREATE TABLE results (
 CREATE INDEX results_queued ON results (queued_commit, queued_prepare) WHERE state = 'queued';
 CREATE INDEX results_claimed ON results (lease_until) WHERE state = 'claimed';
 CREATE INDEX results_feature ON results (feature_id) WHERE state IN ('queued', 'claimed');
-CREATE TABLE runs (run_id bigint PRIMARY KEY, feature_id bigint NOT NULL);`
+CREATE INDEX results_department ON results (department_id) WHERE state = 'queued';
+CREATE TABLE runs (run_id bigint PRIMARY KEY, feature_id bigint NOT NULL);
+CREATE TABLE deleted_departments (department_id bigint PRIMARY KEY);`
 }
 
 // EventTypes lists the events the model projects.
@@ -63,7 +78,7 @@ func (*RunQueue) EventTypes() []string {
 	return []string{
 		eventschemas.TypeResultAllocated, eventschemas.TypeRunRequested, eventschemas.TypeResultClaimed,
 		eventschemas.TypeLeaseRenewed, eventschemas.TypeRunKilled, eventschemas.TypeResultFinished,
-		eventschemas.TypeResultRemoved,
+		eventschemas.TypeResultRemoved, eventschemas.TypeDepartmentDeleted,
 	}
 }
 
@@ -73,8 +88,8 @@ func (m *RunQueue) Apply(ctx context.Context, tx pgx.Tx, ev Event) error {
 }
 
 // Queue queues the statements for one event. Every statement is
-// idempotent and a row only moves forward (allocated, queued, claimed,
-// finished), so replaying an event changes nothing.
+// idempotent and a row only moves forward (allocated, queued, dropped,
+// claimed, finished), so replaying an event changes nothing.
 func (*RunQueue) Queue(b *pgx.Batch, ev Event) error {
 	switch e := ev.Payload.(type) {
 	case *eventschemas.ResultAllocated:
@@ -87,17 +102,24 @@ func (*RunQueue) Queue(b *pgx.Batch, ev Event) error {
 		}
 		b.Queue(`INSERT INTO runs (run_id, feature_id) VALUES ($1, $2) ON CONFLICT (run_id) DO NOTHING`,
 			e.RunID, e.FeatureID)
+		// A run whose department was deleted before the log recorded it
+		// (its request passed the department check just before the
+		// deletion) is dropped at once.
 		for _, r := range e.Results {
-			b.Queue(`INSERT INTO results (feature_result_id, feature_id, run_id, state, queued_commit, queued_prepare)
-				VALUES ($1, $2, $3, $4, $5, $6)
+			b.Queue(`INSERT INTO results (feature_result_id, feature_id, department_id, run_id, state,
+					queued_commit, queued_prepare)
+				VALUES ($1, $2, $3, $4, CASE WHEN EXISTS (SELECT 1 FROM deleted_departments
+					WHERE department_id = $3) THEN $8::text ELSE $5::text END, $6, $7)
 				ON CONFLICT (feature_result_id) DO UPDATE SET run_id = excluded.run_id,
+					department_id = excluded.department_id,
 					queued_commit = excluded.queued_commit, queued_prepare = excluded.queued_prepare,
 					state = CASE WHEN results.state = 'allocated' THEN excluded.state ELSE results.state END`,
-				r.FeatureResultID, e.FeatureID, e.RunID, queueQueued, commit, prepare)
+				r.FeatureResultID, e.FeatureID, e.DepartmentID, e.RunID, queueQueued, commit, prepare,
+				queueDropped)
 		}
 	case *eventschemas.ResultClaimed:
 		b.Queue(`UPDATE results SET state = $2, runner = $3, lease_until = $4, run_id = $5
-			WHERE feature_result_id = $1 AND state IN ('allocated', 'queued')`,
+			WHERE feature_result_id = $1 AND state IN ('allocated', 'queued', 'dropped')`,
 			e.FeatureResultID, queueClaimed, e.Runner, e.LeaseUntil, e.RunID)
 	case *eventschemas.LeaseRenewed:
 		b.Queue(`UPDATE results SET lease_until = greatest(lease_until, $2) WHERE feature_result_id = $1`,
@@ -109,8 +131,18 @@ func (*RunQueue) Queue(b *pgx.Batch, ev Event) error {
 	case *eventschemas.ResultRemoved:
 		// A removed result that never ran leaves the queue; one that ran
 		// (only a finished one can be removed) is finished already.
-		b.Queue(`UPDATE results SET state = $2 WHERE feature_result_id = $1 AND state IN ('allocated', 'queued')`,
+		b.Queue(`UPDATE results SET state = $2
+			WHERE feature_result_id = $1 AND state IN ('allocated', 'queued', 'dropped')`,
 			e.FeatureResultID, queueFinished)
+	case *eventschemas.DepartmentDeleted:
+		// The department's waiting results leave the queue; claimed ones
+		// run to their end. Their streams are not changed: the runs model
+		// still shows them queued (killTask ends them), and the runner's
+		// claim refuses them should a runner have read them before.
+		b.Queue(`INSERT INTO deleted_departments (department_id) VALUES ($1) ON CONFLICT DO NOTHING`,
+			e.DepartmentID)
+		b.Queue(`UPDATE results SET state = $2 WHERE department_id = $1 AND state = 'queued'`,
+			e.DepartmentID, queueDropped)
 	default:
 		return fmt.Errorf("runqueue: unexpected payload %T", ev.Payload)
 	}

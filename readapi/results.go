@@ -50,22 +50,35 @@ func refuseRecorded(what string) fiber.Handler {
 
 // featureQuery is the ?feature_id=&archived= of the list endpoints. Page
 // and size are only named here: readPage checks them, with their limits.
+// FeatureResultID is read only to be refused: Cometa's message for a
+// missing feature_id names it, but these lists are of a feature, and a
+// single result has its own route.
 type featureQuery struct {
-	FeatureID int64  `json:"feature_id"`
-	Archived  bool   `json:"archived"`
-	Page      string `json:"page"`
-	Size      string `json:"size"`
+	FeatureID       *int64  `json:"feature_id"`
+	FeatureResultID *string `json:"feature_result_id"`
+	Archived        bool    `json:"archived"`
+	Page            string  `json:"page"`
+	Size            string  `json:"size"`
 }
 
-func readFeatureQuery(c *fiber.Ctx) (featureQuery, error) {
+// readFeatureQuery returns the feature and the archived flag a list asks
+// for.
+func readFeatureQuery(c *fiber.Ctx) (featureID int64, archived bool, _ error) {
 	var q featureQuery
 	if err := decodeQuery(c, &q, false); err != nil {
-		return q, err
+		return 0, false, err
 	}
-	if q.FeatureID <= 0 {
-		return q, domain.Invalid("feature_id", "No feature_result_id nor feature_id specified: give ?feature_id=<id>")
+	switch {
+	case q.FeatureResultID != nil:
+		return 0, false, domain.Invalid("feature_result_id", "this list takes feature_id; a single result is "+
+			"GET /backend/api/feature_results/<feature_result_id>/")
+	case q.FeatureID == nil:
+		return 0, false, domain.Invalid("feature_id",
+			"No feature_result_id nor feature_id specified: give ?feature_id=<id>")
+	case *q.FeatureID <= 0:
+		return 0, false, domain.Invalid("feature_id", "must be a positive integer, got %d", *q.FeatureID)
 	}
-	return q, nil
+	return *q.FeatureID, q.Archived, nil
 }
 
 // listRunsOfFeature is GET /backend/api/feature_results/?feature_id=: a
@@ -73,7 +86,7 @@ func readFeatureQuery(c *fiber.Ctx) (featureQuery, error) {
 // results; ?archived=true lists the saved ones.
 func (h *runAPI) listRunsOfFeature(c *fiber.Ctx) error {
 	who := callerOf(c)
-	q, err := readFeatureQuery(c)
+	featureID, archived, err := readFeatureQuery(c)
 	if err != nil {
 		return err
 	}
@@ -82,10 +95,10 @@ func (h *runAPI) listRunsOfFeature(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	if err := h.visibleRunFeature(ctx, who, q.FeatureID); err != nil {
+	if err := h.visibleRunFeature(ctx, who, featureID); err != nil {
 		return err
 	}
-	runs, count, err := h.listRuns(ctx, who, q.FeatureID, q.Archived, p)
+	runs, count, err := h.listRuns(ctx, who, featureID, archived, p)
 	if err != nil {
 		return err
 	}
@@ -124,11 +137,11 @@ func (h *runAPI) resultsOfFeaturePath(c *fiber.Ctx) error {
 // resultsOfFeatureQuery is Cometa's GET
 // /backend/api/feature_results_by_featureid/?feature_id=.
 func (h *runAPI) resultsOfFeatureQuery(c *fiber.Ctx) error {
-	q, err := readFeatureQuery(c)
+	featureID, archived, err := readFeatureQuery(c)
 	if err != nil {
 		return err
 	}
-	return h.resultsOfFeature(c, q.FeatureID, q.Archived)
+	return h.resultsOfFeature(c, featureID, archived)
 }
 
 // getResult is GET /backend/api/feature_results/<feature_result_id>/:
@@ -361,7 +374,7 @@ func (h *runAPI) deleteRun(c *fiber.Ctx) error {
 // removes the feature's unsaved runs of that kind.
 func (h *runAPI) deleteRunsOfFeature(c *fiber.Ctx) error {
 	who := callerOf(c)
-	q, err := readFeatureQuery(c)
+	featureID, _, err := readFeatureQuery(c)
 	if err != nil {
 		return err
 	}
@@ -379,7 +392,7 @@ func (h *runAPI) deleteRunsOfFeature(c *fiber.Ctx) error {
 		return domain.Invalid("type", "Unknow type, please send one of next types: all, all_failed, all_except_last")
 	}
 	ctx := c.UserContext()
-	if err := h.visibleRunFeature(ctx, who, q.FeatureID); err != nil {
+	if err := h.visibleRunFeature(ctx, who, featureID); err != nil {
 		return err
 	}
 	if err := who.Require(string(role.RemoveFeatureRuns)); err != nil {
@@ -387,7 +400,7 @@ func (h *runAPI) deleteRunsOfFeature(c *fiber.Ctx) error {
 	}
 	rows, err := h.Pool.Query(ctx, `SELECT n.run_id FROM rm_runs.runs n
 		WHERE n.feature_id = $1 AND NOT n.removed AND NOT n.archived AND n.results > 0 AND n.running = 0
-			AND `+filter+` ORDER BY n.run_id`, q.FeatureID)
+			AND `+filter+` ORDER BY n.run_id`, featureID)
 	if err != nil {
 		return fmt.Errorf("list runs to remove: %w", err)
 	}
@@ -416,6 +429,12 @@ func (h *runAPI) deleteRunsOfFeature(c *fiber.Ctx) error {
 		}
 		if errors.Is(err, commands.ErrSavedResults) {
 			failed = err
+			continue
+		}
+		// A run removed meanwhile, or one requested in a department
+		// deleted since (the feature moved out of it), is left as it is:
+		// RemoveRun refused it before appending anything.
+		if errors.Is(err, domain.ErrNotFound) {
 			continue
 		}
 		if err != nil {

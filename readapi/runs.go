@@ -2,6 +2,7 @@ package readapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -50,10 +51,13 @@ func (a *api) runRoutes(r *routes) {
 }
 
 // execBody is the body (or, for GET, the query) of /backend/exectest/.
-// Cometa's other keys (confirm, jobId) are ignored.
+// Cometa's other keys (confirm, jobId) are ignored. Browsers is only read
+// to be refused: a run takes its feature's browsers, and a list sent here
+// must not look as if it had been used.
 type execBody struct {
-	FeatureID int64 `json:"feature_id"`
-	Wait      bool  `json:"wait"`
+	FeatureID *int64          `json:"feature_id"`
+	Wait      bool            `json:"wait"`
+	Browsers  json.RawMessage `json:"browsers"`
 }
 
 // execTest is POST (and GET) /backend/exectest/: it requests a run of the
@@ -69,11 +73,16 @@ func (h *runAPI) execTest(c *fiber.Ctx) error {
 	if err := decodeInput(c, &body, decodeOptions{optional: true}); err != nil {
 		return err
 	}
-	if body.FeatureID <= 0 {
-		return domain.Invalid("feature_id", "is required: the id of the feature to run")
+	featureID, err := requiredID("feature_id", body.FeatureID, "the id of the feature to run")
+	if err != nil {
+		return err
+	}
+	if given(body.Browsers) {
+		return domain.Invalid("browsers", "a run uses the browsers of its feature; set them with "+
+			"PATCH /backend/api/features/ (this route takes feature_id and wait)")
 	}
 	ctx := c.UserContext()
-	req, err := h.runs.Request(ctx, h.meta(c), who.Actor, commands.RunInput{FeatureID: body.FeatureID})
+	req, err := h.runs.Request(ctx, h.meta(c), who.Actor, commands.RunInput{FeatureID: featureID})
 	if err != nil {
 		return err
 	}
@@ -127,6 +136,11 @@ func (h *runAPI) execTest(c *fiber.Ctx) error {
 // result of the feature is asked to stop (it ends Canceled). It answers
 // {"success": true, "tasks": <count>, "feature_result_ids": [...]}.
 // Cometa checks no permission here; this server wants run_feature.
+//
+// A deleted feature (or one of a deleted department) may still have
+// results running: those the caller sees (by the department their run
+// pinned) are killed as killTaskPID kills them, and only a deleted
+// feature with none is a 404.
 func (h *runAPI) killTask(c *fiber.Ctx) error {
 	who := callerOf(c)
 	id, err := pathID(c, "feature_id")
@@ -134,8 +148,12 @@ func (h *runAPI) killTask(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	if err := h.visibleRunFeature(ctx, who, id); err != nil {
-		return err
+	visible := h.visibleRunFeature(ctx, who, id)
+	if errors.Is(visible, domain.ErrNotFound) {
+		return h.killOrphaned(c, id, visible)
+	}
+	if visible != nil {
+		return visible
 	}
 	if err := who.Require(string(role.RunFeature)); err != nil {
 		return err
@@ -156,6 +174,32 @@ func (h *runAPI) killTask(c *fiber.Ctx) error {
 	}
 	if killed == nil {
 		killed = []int64{}
+	}
+	return c.JSON(fiber.Map{"success": true, "tasks": len(killed), "feature_result_ids": killed})
+}
+
+// killOrphaned kills the running results of feature id, which the caller
+// cannot see as a feature (deleted, with its department or alone), and
+// answers as killTask; with no such result it returns notFound.
+func (h *runAPI) killOrphaned(c *fiber.Ctx, id int64, notFound error) error {
+	who := callerOf(c)
+	ctx := c.UserContext()
+	if err := h.catchUp(ctx, "runs"); err != nil {
+		return err
+	}
+	tasks, err := h.runningTasks(ctx, who, `r.feature_id = $3`, id)
+	if err != nil {
+		return err
+	}
+	if len(tasks) == 0 {
+		return notFound
+	}
+	if err := who.Require(string(role.RunFeature)); err != nil {
+		return err
+	}
+	killed, err := h.kill(c, tasks)
+	if err != nil {
+		return err
 	}
 	return c.JSON(fiber.Map{"success": true, "tasks": len(killed), "feature_result_ids": killed})
 }
@@ -249,11 +293,24 @@ func (h *runAPI) kill(c *fiber.Ctx, tasks []task) ([]int64, error) {
 	return killed, nil
 }
 
+// requiredID checks an id field of a body or query: absent is "is
+// required" with what it names, zero or negative "must be a positive
+// integer".
+func requiredID(field string, id *int64, what string) (int64, error) {
+	switch {
+	case id == nil:
+		return 0, domain.Invalid(field, "is required: %s", what)
+	case *id <= 0:
+		return 0, domain.Invalid(field, "must be a positive integer, got %d", *id)
+	}
+	return *id, nil
+}
+
 // updateTaskBody is the body (or query) of /backend/updateTask/, as
 // Cometa's runner sent it.
 type updateTaskBody struct {
 	Action          string `json:"action"`
-	FeatureID       int64  `json:"feature_id"`
+	FeatureID       *int64 `json:"feature_id"`
 	FeatureResultID int64  `json:"feature_result_id"`
 	PID             int64  `json:"pid"`
 	Browser         any    `json:"browser"`
@@ -280,11 +337,12 @@ func (h *runAPI) updateTask(c *fiber.Ctx) error {
 	if err := decodeInput(c, &body, decodeOptions{}); err != nil {
 		return err
 	}
-	if body.FeatureID <= 0 {
-		return domain.Invalid("feature_id", "is required")
+	featureID, err := requiredID("feature_id", body.FeatureID, "the id of the feature")
+	if err != nil {
+		return err
 	}
 	ctx := c.UserContext()
-	if err := h.visibleRunFeature(ctx, who, body.FeatureID); err != nil {
+	if err := h.visibleRunFeature(ctx, who, featureID); err != nil {
 		return err
 	}
 	if err := who.Require(string(role.RunFeature)); err != nil {
@@ -292,13 +350,13 @@ func (h *runAPI) updateTask(c *fiber.Ctx) error {
 	}
 	rows, err := h.Pool.Query(ctx, `SELECT feature_result_id, feature_id, run_id, pid, runner, browser_version
 		FROM rm_runs.results WHERE feature_id = $1 AND running AND NOT removed ORDER BY feature_result_id`,
-		body.FeatureID)
+		featureID)
 	if err != nil {
-		return fmt.Errorf("list tasks of feature %d: %w", body.FeatureID, err)
+		return fmt.Errorf("list tasks of feature %d: %w", featureID, err)
 	}
 	tasks, err := pgx.CollectRows(rows, pgx.RowToStructByPos[taskJSON])
 	if err != nil {
-		return fmt.Errorf("list tasks of feature %d: %w", body.FeatureID, err)
+		return fmt.Errorf("list tasks of feature %d: %w", featureID, err)
 	}
 	if tasks == nil {
 		tasks = []taskJSON{}

@@ -528,3 +528,26 @@ func TestExectestWithoutEnabledSteps(t *testing.T) {
 		})
 	}
 }
+
+// TestStepResultsOfAnotherFeature asks for the step results of a result
+// under a feature it does not belong to: the 404 says which result and
+// feature were looked up and whose result it is.
+func TestStepResultsOfAnotherFeature(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	k := kit{t: t, f: f}
+	one := runFeature(t, f, "devops", "One", f.DeptA, "Press Enter")
+	two := runFeature(t, f, "devops", "Two", f.DeptA, "Press Enter")
+	sim := simulateRun(t, f, "devops", two, okS, simStep{status: okS, ms: 5})
+	f.Vars["{one}"] = strconv.FormatInt(one, 10)
+	f.Vars["{two}"] = strconv.FormatInt(two, 10)
+	f.Vars["{res}"] = strconv.FormatInt(sim.ResultID, 10)
+
+	k.get("/backend/api/feature_results/{two}/step_results/{res}/", "devops", 200, nil)
+	r := k.get("/backend/api/feature_results/{one}/step_results/{res}/", "devops", http.StatusNotFound, nil)
+	says("feature result {res} of feature {one} (it is a result of feature {two}")(t, f, r)
+	msg, _ := r.Map(t)["error"].(string)
+	if strings.Contains(msg, f.Expand("feature result {res}: not found")) {
+		t.Errorf("the 404 reads as if result %d did not exist: %s", sim.ResultID, r.Body)
+	}
+}

@@ -193,6 +193,16 @@ func (h *runAPI) removeScreenshotByName(c *fiber.Ctx) error {
 			return domain.Conflict("screenshot %q belongs to feature result %d, which is still running", name, ref.resultID)
 		}
 	}
+	// The results of a deleted department no longer change: they keep
+	// the image (and so its file), and the others lose it.
+	refs, err = h.correctable(ctx, refs)
+	if err != nil {
+		return err
+	}
+	if len(refs) == 0 {
+		return fmt.Errorf("screenshot %q: only results of deleted departments have it: %w", name,
+			domain.ErrNotFound)
+	}
 
 	meta := h.meta(c)
 	var last eventstore.Position
@@ -211,6 +221,23 @@ func (h *runAPI) removeScreenshotByName(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"success": true, "removed": len(refs), "file_deleted": deleted})
+}
+
+// correctable returns refs without the results that can no longer be
+// corrected (see commands.RunResults.Correctable).
+func (h *runAPI) correctable(ctx context.Context, refs []imageRef) ([]imageRef, error) {
+	out := refs[:0:0]
+	for _, ref := range refs {
+		err := h.results.Correctable(ctx, ref.resultID)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		out = append(out, ref)
+	}
+	return out, nil
 }
 
 // removeScreenshotBody is Cometa's POST /backend/removeScreenshot/.

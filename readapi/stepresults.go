@@ -60,7 +60,10 @@ func (h *runAPI) pageOfSteps(c *fiber.Ctx, feature, id int64) error {
 		return err
 	}
 	if feature != 0 && r.FeatureID != feature {
-		return domain.NotFound("feature result", id)
+		// The caller sees the result, so its feature can be named.
+		return fmt.Errorf("feature result %d of feature %d (it is a result of feature %d; "+
+			"this route is /api/feature_results/<feature_id>/step_results/<feature_result_id>/): %w",
+			id, feature, r.FeatureID, domain.ErrNotFound)
 	}
 	list, count, err := h.stepsOf(ctx, id, &p)
 	if err != nil {

@@ -2,6 +2,7 @@ package feature
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/cometa-es/cometa/domain"
@@ -22,9 +23,11 @@ const (
 // normalize checks a definition as a client sent it and returns it with
 // Cometa's defaults and derived values filled in: trimmed names, the slug,
 // cloud "local", empty JSON arrays, e-mail lists without blanks, steps
-// normalized (substeps the client sent back dropped). Every invalid field
-// is reported. origin[i] is the 1-based position, in the list the client
-// sent, of the returned step i. Catalogue checks are not done here.
+// normalized (substeps the client sent back dropped). Browsers must be
+// Chromium browser objects (checkBrowsers) and e-mail list items
+// addresses. Every invalid field is reported. origin[i] is the 1-based
+// position, in the list the client sent, of the returned step i.
+// Catalogue checks are not done here.
 func normalize(d Definition) (_ Definition, origin []int, _ error) {
 	var errs []error
 	add := func(err error) {
@@ -64,8 +67,11 @@ func normalize(d Definition) (_ Definition, origin []int, _ error) {
 	} else if _, err := domain.RequireText("cloud", d.Cloud, 100); err != nil {
 		add(err)
 	}
-	d.Browsers, err = domain.RequireArray("browsers", d.Browsers)
-	add(err)
+	if d.Browsers, err = domain.RequireArray("browsers", d.Browsers); err != nil {
+		add(err)
+	} else {
+		add(checkBrowsers(d.Browsers))
+	}
 	d.Mobiles, err = domain.RequireArray("mobiles", d.Mobiles)
 	add(err)
 	if d.MaximumNotificationOnError < 0 {
@@ -80,12 +86,15 @@ func normalize(d Definition) (_ Definition, origin []int, _ error) {
 		{"email_bcc_address", &d.EmailBCCAddress},
 	} {
 		kept := []string{}
-		for _, a := range *list.addrs {
+		for i, a := range *list.addrs {
 			if a = strings.TrimSpace(a); a == "" {
 				continue
 			}
-			if _, err := domain.RequireText(list.field, a, MaxEmailLength); err != nil {
+			field := fmt.Sprintf("%s[%d]", list.field, i)
+			if _, err := domain.RequireText(field, a, MaxEmailLength); err != nil {
 				add(err)
+			} else {
+				add(checkAddress(field, a))
 			}
 			kept = append(kept, a)
 		}

@@ -1,6 +1,7 @@
 package feature_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -91,6 +92,29 @@ func TestCreate(t *testing.T) {
 		}), Err: domain.ErrInvalid, Fields: []string{"feature_name", "app_id", "environment_id",
 			"department_id", "browsers", "maximum_notification_on_error",
 			"1:step_keyword", "1:step_content", "1:timeout"}},
+		{Name: "browsers other than Chromium, or not browser objects", When: with(create(goto1), func(c *feature.Create) {
+			c.Definition.Browsers = json.RawMessage(`[{"browser": "chrome"}, {"browser": "firefox"}, "x",
+				{"browser_version": "1"}, {"browser": "Chromium", "mobile_emulation": true}]`)
+		}), Err: domain.ErrInvalid, Fields: []string{"browsers[1].browser", "browsers[2]", "browsers[3].browser"},
+			Message: `only Chromium is available on this server ("chrome" or "chromium"), got "firefox"`},
+		{Name: "browsers as a string", When: with(create(goto1), func(c *feature.Create) {
+			c.Definition.Browsers = json.RawMessage(`"x"`)
+		}), Err: domain.ErrInvalid, Fields: []string{"browsers"}},
+		{Name: "e-mail items that are not addresses; blank ones are dropped", When: with(create(goto1),
+			func(c *feature.Create) {
+				c.Definition.EmailAddress = []string{"ann@example.com", " ", "not an email"}
+				c.Definition.EmailCCAddress = []string{"Bob <bob@example.com>", "@"}
+			}), Err: domain.ErrInvalid, Fields: []string{"email_address[2]", "email_cc_address[1]"},
+			Message: `email_address[2]: must be an e-mail address, got "not an email"`},
+		{Name: "Chromium browser objects and addresses are kept", When: with(create(goto1), func(c *feature.Create) {
+			c.Definition.Browsers = json.RawMessage(`[{"browser": "chrome", "browser_version": "latest"}]`)
+			c.Definition.EmailAddress = []string{" ann@example.com ", ""}
+		}), Then: []ev{&eventschemas.FeatureCreated{FeatureID: 12, CreatedBy: 5}, func() ev {
+			e := saved(1, withID("n1", goto1))
+			e.Definition.Browsers = json.RawMessage(`[{"browser":"chrome","browser_version":"latest"}]`)
+			e.Definition.EmailAddress = []string{"ann@example.com"}
+			return e
+		}()}},
 		{Name: "unknown sentence names position and closest step", When: create(goto1, step("Press Entr")),
 			Err: domain.ErrInvalid, Fields: []string{"2:step_content"}, Message: `closest known step is "Press Enter"`},
 		{Name: "unknown disabled sentence is kept", When: create(goto1, disabled(step("TODO: later"))),

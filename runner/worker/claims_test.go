@@ -346,3 +346,55 @@ func TestRemovedQueuedRunIsNotExecuted(t *testing.T) {
 		t.Errorf("the page was loaded %d times, want once (by the kept run)", hits)
 	}
 }
+
+// TestDeletedDepartmentQueuedRunIsNotExecuted deletes the department of a
+// run while it waits for a runner: the runner started afterwards executes
+// only the run queued in another department.
+func TestDeletedDepartmentQueuedRunIsNotExecuted(t *testing.T) {
+	w := newWorld(t)
+	var mu sync.Mutex
+	hits := 0
+	w.mux.HandleFunc("/count", func(rw http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		_, _ = rw.Write([]byte("<p>counted</p>"))
+	})
+	counted := step(`StartBrowser and call URL "` + w.url + `/count"`)
+	doomed := w.request(w.feature("Counted in a doomed department", counted))
+
+	ctx := context.Background()
+	w.h.Append("department-4", &eventschemas.DepartmentCreated{DepartmentID: 4, Name: "Elsewhere"})
+	w.h.Append("department-3", &eventschemas.DepartmentDeleted{DepartmentID: 3})
+	w.h.Sync()
+	elsewhere, err := access.Account(6, role.Devops, []int64{4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := feature.Definition{FeatureName: "Counted elsewhere", AppID: 1, EnvironmentID: 2, DepartmentID: 4,
+		Steps: []feature.Step{counted}}
+	id, res, err := w.features.Create(ctx, w.meta(), elsewhere, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sync(res.Position)
+	kept, err := w.runs.Request(ctx, w.meta(), elsewhere, commands.RunInput{FeatureID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	w.startWorker("runner-a", nil)
+	if status := w.wait(kept.RunID)[kept.ResultIDs[0]]; status != eventschemas.StatusSuccess {
+		t.Fatalf("run %d: %s", kept.RunID, status)
+	}
+	for _, ev := range w.events(doomed.ResultIDs[0]) {
+		if _, ok := ev.(*eventschemas.ResultClaimed); ok {
+			t.Errorf("result %d of the deleted department was claimed", doomed.ResultIDs[0])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if hits != 1 {
+		t.Errorf("the page was loaded %d times, want once (by the run of the live department)", hits)
+	}
+}

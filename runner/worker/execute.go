@@ -101,8 +101,9 @@ func (w *Worker) execute(ctx context.Context, ref run.Ref) {
 		logger.DebugContext(ctx, "result claimed elsewhere", "err", err)
 		return
 	case errors.Is(err, domain.ErrNotFound):
-		// Removed (with its run) while it waited in the queue.
-		logger.DebugContext(ctx, "queued result was removed", "err", err)
+		// Removed (with its run), or its department deleted, while it
+		// waited in the queue: such results are not executed.
+		logger.DebugContext(ctx, "queued result was removed or its department deleted", "err", err)
 		return
 	case err != nil:
 		if ctx.Err() == nil {
