@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -58,8 +59,10 @@ func decodeBody(c *fiber.Ctx, v any, opts decodeOptions) error {
 // checkDuplicateKeys refuses an object that names a key twice, at any
 // depth. encoding/json keeps the last value silently, so {"name": "A",
 // "name": "B"} would store B while a reader of the request (a log, a proxy
-// that checks the first) sees A. It runs on JSON that has decoded already,
-// so it judges no syntax.
+// that checks the first) sees A. encoding/json also matches a key to a
+// field whatever its letter case, so "Feature_ID" after "feature_id" is the
+// same field given twice: keys are compared case-folded, as it compares
+// them. It runs on JSON that has decoded already, so it judges no syntax.
 func checkDuplicateKeys(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -83,10 +86,12 @@ func checkDuplicateKeys(body []byte) error {
 		if n := len(stack); n > 0 && stack[n-1].expectKey {
 			top := stack[n-1]
 			if key, ok := tok.(string); ok {
-				if top.keys[key] {
-					return badRequestf("duplicate key %q (before byte %d): give each key once", key, dec.InputOffset())
+				folded := foldKey(key)
+				if top.keys[folded] {
+					return badRequestf("duplicate key %q (before byte %d; keys are compared whatever their letter case): give each key once",
+						key, dec.InputOffset())
 				}
-				top.keys[key] = true
+				top.keys[folded] = true
 				top.expectKey = false
 				continue
 			}
@@ -107,6 +112,20 @@ func checkDuplicateKeys(body []byte) error {
 			valueDone()
 		}
 	}
+}
+
+// foldKey maps a key to one spelling per case-insensitive class: each
+// rune becomes the smallest rune of its simple case-folding orbit, so two
+// keys that strings.EqualFold (and encoding/json) takes for equal fold to
+// the same string.
+func foldKey(key string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, key)
 }
 
 // checkUTF8 refuses a body that is not valid UTF-8 or holds an escape of
