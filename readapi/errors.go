@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -128,9 +129,10 @@ func errorBody(err error) (int, fiber.Map) {
 	}
 
 	status := fiber.StatusInternalServerError
+	var category error
 	for _, row := range statusTable {
 		if errors.Is(err, row.err) {
-			status = row.status
+			status, category = row.status, row.err
 			break
 		}
 	}
@@ -142,7 +144,7 @@ func errorBody(err error) (int, fiber.Map) {
 		return status, fiber.Map{"success": false, "error": msg}
 	}
 
-	body := fiber.Map{"success": false, "error": err.Error()}
+	body := fiber.Map{"success": false, "error": clientMessage(err, category)}
 	if fields := domain.Fields(err); len(fields) > 0 {
 		problems := make([]fieldProblem, 0, len(fields))
 		for _, f := range fields {
@@ -151,4 +153,16 @@ func errorBody(err error) (int, fiber.Map) {
 		body["fields"] = problems
 	}
 	return status, body
+}
+
+// clientMessage is err's text for the client, less the name of its
+// category when that ends it ("... first: conflict", "...: forbidden"):
+// the status already says it. "feature 12: not found" keeps its ending,
+// which is the message itself.
+func clientMessage(err, category error) string {
+	msg := err.Error()
+	if category == nil || category == domain.ErrNotFound {
+		return msg
+	}
+	return strings.TrimSuffix(msg, ": "+category.Error())
 }

@@ -83,3 +83,37 @@ func TestServerErrorsHideTheirCause(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorMessagesDropTheirCategory: a 4xx message ends with what went
+// wrong, not with the name of its category (the status says that), except
+// a not-found, whose "not found" is the message.
+func TestErrorMessagesDropTheirCategory(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{domain.Conflict("environment 7 is used by 2 features: move them first"), "environment 7 is used by 2 features: move them first"},
+		{domain.Forbidden("not a member of department 2"), "not a member of department 2"},
+		{fmt.Errorf("skip: no dead letter for this event: %w", projections.ErrNotFound), "skip: no dead letter for this event"},
+		{domain.NotFound("feature", 12), "feature 12: not found"},
+		{fmt.Errorf("the conflict: details"), "internal server error"},
+	} {
+		app := fiber.New(fiber.Config{ErrorHandler: readapi.ErrorHandler(slog.New(slog.DiscardHandler))})
+		app.Get("/", func(*fiber.Ctx) error { return tc.err })
+		resp, err := app.Test(httptest.NewRequest("GET", "/", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error string `json:"error"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if body.Error != tc.want {
+			t.Errorf("%v: error %q, want %q", tc.err, body.Error, tc.want)
+		}
+	}
+}
