@@ -164,13 +164,19 @@ func (a *api) createAccount(c *fiber.Ctx) error {
 
 // emailFree returns a 400 naming email when another account than except
 // has it (case-insensitively, as Cometa matches e-mail addresses; see
-// domain.NameKey). An address the account's checks refuse is left to them. It
+// domain.NameKey). An address the account's checks refuse is left to them,
+// and so is commands.BootstrapEmail, which they refuse as reserved. It
 // answers early from the read model and covers addresses taken before
 // claims existed; the command's claim (commands.AccountEmail) is what
 // decides between concurrent requests.
 func (a *api) emailFree(ctx context.Context, email string, except int64) error {
 	if domain.CheckFreeText("email", email) != nil || !domain.AllVisible(strings.TrimSpace(email)) {
 		return nil // the account's own checks refuse it, with the other fields
+	}
+	if domain.NameKey(email) == domain.NameKey(commands.BootstrapEmail) {
+		// Reserved, and held by the bootstrap administrator: the command
+		// refuses it as such (or takes it back for that account itself).
+		return nil
 	}
 	var taken bool
 	err := a.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rm_accounts.accounts

@@ -84,7 +84,8 @@ func TestRevokeNamedTokens(t *testing.T) {
 // TestRevokeTokensBadBody refuses, appending nothing and leaving every
 // token working, a revocation naming a token the account does not hold
 // (a 404 naming it) and a body that is malformed, not an object, has a
-// field the route does not know or selects no token (400s).
+// field the route does not know, selects no token or names an empty id
+// (400s).
 func TestRevokeTokensBadBody(t *testing.T) {
 	t.Parallel()
 	srv := apitest.Start(t, apitest.Options{})
@@ -114,6 +115,9 @@ func TestRevokeTokensBadBody(t *testing.T) {
 		{`{"token_ids": "` + secondID + `"}`, "token_ids: expected array"},
 		{`{"token_ids": [1]}`, "token_ids"},
 		{`{"token_ids": []}`, "token_ids: must name at least one token"},
+		{`{"token_ids": [""]}`, "token_ids[0]: must not be empty"},
+		{`{"token_ids": ["  "]}`, "token_ids[0]: must not be empty"},
+		{`{"token_ids": ["` + secondID + `", "\t"]}`, "token_ids[1]: must not be empty"},
 	} {
 		wantBadRequest(t, srv, del, path, tc.body, tc.want)
 	}
@@ -205,4 +209,57 @@ func TestUpdateAccountRequired(t *testing.T) {
 	if got := me["user_permissions"].(map[string]any)["permission_name"]; got != "ANALYSIS" {
 		t.Errorf("role after the change %v, want ANALYSIS", got)
 	}
+}
+
+// TestAccountRoutesForbidBeforeNotFound answers a caller without the
+// permission a 403 for an unknown account id as for a known one, on every
+// route that changes an account, so that it cannot probe which ids exist.
+func TestAccountRoutesForbidBeforeNotFound(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	_, token := srv.Account(t, "DEVOPS", srv.DefaultDepartment)
+	other, _ := srv.Account(t, "DEVOPS", srv.DefaultDepartment)
+	const unknown = 999
+
+	for _, id := range []int64{other, unknown} {
+		account := fmt.Sprintf("/backend/api/accounts/%d/", id)
+		for _, tc := range []struct {
+			method, path string
+			body         any
+		}{
+			{post, tokenPath(id), nil},
+			{del, tokenPath(id), nil},
+			{del, tokenPath(id), map[string]any{"token_ids": []string{"nope"}}},
+			{patch, account, map[string]any{"name": "Probe", "email": "probe@example.test"}},
+			{patch, account, map[string]any{"name": "Probe", "email": "probe@example.test",
+				"permission_name": "ANALYSIS"}},
+			{del, account, nil},
+		} {
+			srv.Unchanged(t, fmt.Sprintf("%s %s", tc.method, tc.path), func() {
+				r := srv.Do(t, tc.method, tc.path, token, tc.body)
+				if r.Status != http.StatusForbidden {
+					t.Errorf("%s %s %v: status %d (%v), want 403", tc.method, tc.path, tc.body,
+						r.Status, r.Map(t)["error"])
+				}
+			})
+		}
+	}
+}
+
+// TestBootstrapEmailReserved refuses, appending nothing, an account
+// created with or changed to the bootstrap administrator's address, in any
+// case, saying that the address is reserved rather than taken.
+func TestBootstrapEmailReserved(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	id, _ := srv.Account(t, "DEVOPS", srv.DefaultDepartment)
+	const want = "email: this e-mail address is reserved for the bootstrap administrator"
+
+	wantBadRequest(t, srv, patch, fmt.Sprintf("/backend/api/accounts/%d/", id),
+		`{"name": "Ann", "email": "admin@localhost"}`, want)
+	wantBadRequest(t, srv, post, "/backend/api/accounts/",
+		`{"name": "X", "email": "Admin@LocalHost"}`, want)
+	// The bootstrap administrator keeps its own address.
+	srv.Do(t, patch, "/backend/api/accounts/1/", srv.AdminToken,
+		map[string]any{"name": "Administrator", "email": "admin@localhost"}).Want(t, http.StatusOK)
 }

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/cometa-es/cometa/commands"
 	"github.com/cometa-es/cometa/domain"
@@ -346,12 +349,29 @@ func renameBody(c *fiber.Ctx, idField string, id int64, nameField, name string) 
 		if err := decodeJSON(raw, &got, false); err != nil {
 			return domain.Invalid(nameField, "must be a string, got %s", raw)
 		}
-		if got != name {
+		// Compared as they will be stored (domain.RequireText trims them),
+		// so that the body may repeat the path's name with its padding.
+		if strings.TrimSpace(got) != strings.TrimSpace(name) {
+			bodyName, pathName := distinctQuotes(got, name)
 			return domain.Invalid(nameField,
-				"the body says %q but the path says %q: the new name is the last path segment", got, name)
+				"the body says %s but the path says %s: the new name is the last path segment",
+				bodyName, pathName)
 		}
 	}
 	return nil
+}
+
+// distinctQuotes quotes a and b, which differ, as Go quotes them, or with
+// every character outside ASCII escaped when those forms could look the
+// same: the two are one text in different Unicode normal forms (NFC "Café"
+// against NFD "Cafe\u0301"), or one holds a character drawn as nothing.
+// A message then shows how they differ.
+func distinctQuotes(a, b string) (string, string) {
+	visible := func(s string) bool { return domain.AllVisible(strings.ReplaceAll(s, " ", "")) }
+	if norm.NFC.String(a) == norm.NFC.String(b) || !visible(a) || !visible(b) {
+		return strconv.QuoteToASCII(a), strconv.QuoteToASCII(b)
+	}
+	return strconv.Quote(a), strconv.Quote(b)
 }
 
 // catalogAnswer finishes a catalogue change: the error, or the settled

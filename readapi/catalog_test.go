@@ -141,3 +141,32 @@ func TestRenameApplicationBody(t *testing.T) {
 	srv.Do(t, patch, f.Expand("/backend/api/applications/{app}/Final/"), srv.AdminToken, nil).Want(t, 200)
 	wantListed("/backend/api/applications/", `"app_name":"Final"`)(t, f, nil)
 }
+
+// A rename's body is compared with the path's name as the name is stored,
+// trimmed, so that padding on either side is not a difference; two names
+// that differ only in how their characters are encoded (NFC against NFD)
+// are refused with the difference escaped, not printed twice alike.
+func TestRenameApplicationBodyAsStored(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	f := apitest.NewFixture(t, srv)
+	created("{app}", "/backend/api/applications/", "app_id", map[string]any{"app_name": "Shop"})(t, f)
+
+	srv.Do(t, patch, f.Expand("/backend/api/applications/{app}/%20Shop3/"), srv.AdminToken,
+		`{"app_name": "Shop3"}`).Want(t, 200)
+	wantListed("/backend/api/applications/", `"app_name":"Shop3"`)(t, f, nil)
+	srv.Do(t, patch, f.Expand("/backend/api/applications/{app}/Shop4/"), srv.AdminToken,
+		`{"app_name": " Shop4 "}`).Want(t, 200)
+	wantListed("/backend/api/applications/", `"app_name":"Shop4"`)(t, f, nil)
+
+	srv.Unchanged(t, "NFD body, NFC path", func() {
+		r := srv.Do(t, patch, f.Expand("/backend/api/applications/{app}/Caf%C3%A9/"), srv.AdminToken,
+			`{"app_name": "Cafe\u0301"}`).Want(t, 400)
+		says(`app_name: the body says "Cafe\u0301" but the path says "Caf\u00e9"`)(t, f, r)
+	})
+	srv.Unchanged(t, "a visible difference", func() {
+		r := srv.Do(t, patch, f.Expand("/backend/api/applications/{app}/Caf%C3%A9/"), srv.AdminToken,
+			`{"app_name": "Cafés"}`).Want(t, 400)
+		says(`app_name: the body says "Cafés" but the path says "Café"`)(t, f, r)
+	})
+}

@@ -306,3 +306,55 @@ func TestDiffImagesCLI(t *testing.T) {
 		t.Errorf("threshold 2: exit %d, %s", code, errOut)
 	}
 }
+
+// TestProjectionsCLIWithoutDataDir runs the maintenance commands with no
+// database URL, no running server and no data directory (the default
+// ./.cometa, one named by COMETA_DATA_DIR, an empty one): each exits 1
+// saying so, and creates nothing, neither a cluster nor the directory.
+func TestProjectionsCLIWithoutDataDir(t *testing.T) {
+	t.Parallel()
+	work := dataDir(t)
+	empty := filepath.Join(work, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	commands := [][]string{
+		{"projections", "status"},
+		{"projections", "rebuild"},
+		{"projections", "skip", "accounts", uuid.NewString()},
+	}
+	for _, tc := range []struct {
+		env []string
+		dir string // the data directory the error names
+	}{
+		{nil, filepath.Join(work, ".cometa")},
+		{[]string{"COMETA_DATA_DIR=" + filepath.Join(work, "nosuch")}, filepath.Join(work, "nosuch")},
+		{[]string{"COMETA_DATA_DIR=" + empty}, empty},
+	} {
+		for _, args := range commands {
+			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+			cmd := exec.CommandContext(ctx, cometaBinary(t), args...)
+			cmd.Dir, cmd.Env = work, childEnv(tc.env...)
+			out, err := cmd.CombinedOutput()
+			cancel()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatalf("cometa %v: %v", args, err)
+			}
+			want := "no Cometa data directory at " + tc.dir + ": set COMETA_DATA_DIR"
+			if code != 1 || !strings.Contains(string(out), want) {
+				t.Errorf("%v %v: exit %d, %s; want exit 1 and %q", tc.env, args, code, out, want)
+			}
+		}
+	}
+	for _, gone := range []string{".cometa", "nosuch"} {
+		if _, err := os.Stat(filepath.Join(work, gone)); !os.IsNotExist(err) {
+			t.Errorf("%s after the commands: %v, want it not to exist", gone, err)
+		}
+	}
+	if left, err := os.ReadDir(empty); err != nil || len(left) > 0 {
+		t.Errorf("the empty data directory holds %v (%v) after the commands", left, err)
+	}
+}

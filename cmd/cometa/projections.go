@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/cometa-es/cometa/internal/pgserver"
 	"github.com/cometa-es/cometa/projections"
 )
 
@@ -23,7 +24,8 @@ import (
 // rebuild, and the skip of a dead-lettered event. They work on the database
 // of a running server: the configured COMETA_DATABASE_URL, or the private
 // cluster that a server running on COMETA_DATA_DIR published; with
-// neither, they start the private cluster themselves.
+// neither, they start the private cluster of COMETA_DATA_DIR themselves,
+// provided that it exists: they never create an installation.
 type projectionsCmd struct {
 	Status  projectionsStatusCmd  `cmd:"" help:"Show every read model: version, state, checkpoint, lag, last error."`
 	Rebuild projectionsRebuildCmd `cmd:"" help:"Replay the log into fresh tables and swap them in; print a checksum per read model."`
@@ -56,10 +58,17 @@ func withProjections(p *process, f func(ctx context.Context, mgr *projections.Ma
 	ctx, stop := signal.NotifyContext(p.ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if cfg.DatabaseURL == "" {
-		if dir, err := filepath.Abs(cfg.DataDir); err == nil {
-			if url, ok := runningDatabaseURL(ctx, dir); ok {
-				cfg.DatabaseURL = url
-			}
+		dir, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return fmt.Errorf("data dir %q: %w", cfg.DataDir, err)
+		}
+		if url, ok := runningDatabaseURL(ctx, dir); ok {
+			cfg.DatabaseURL = url
+		} else if !pgserver.HasCluster(dir) {
+			// Starting the private cluster here would create an empty
+			// installation (a cluster, a passphrase) and report on it.
+			return fmt.Errorf("no Cometa data directory at %s: set COMETA_DATA_DIR to the "+
+				"server's data directory or COMETA_DATABASE_URL", dir)
 		}
 	}
 	in, err := openInfra(ctx, cfg, logger)

@@ -112,6 +112,13 @@ func (s State) power() int {
 	return r.Power
 }
 
+// reach checks, before the account is looked up, that actor may act on
+// account id with requirement or as its owner, so that an actor without
+// the permission cannot tell an unknown id (404) from a known one (403).
+func reach(actor access.Actor, id int64, requirement role.Flag) error {
+	return actor.RequireOrOwn(string(requirement), id)
+}
+
 // manage checks that actor may act on the live account s with requirement,
 // or as its owner: an account of higher power than the actor's is out of
 // reach even with the flag.

@@ -126,6 +126,9 @@ type Update struct {
 }
 
 func (c Update) decide(s State) ([]eventschemas.Payload, error) {
+	if err := reach(c.Actor, c.AccountID, role.EditAccount); err != nil {
+		return nil, err
+	}
 	if err := s.live(c.AccountID); err != nil {
 		return nil, err
 	}
@@ -186,6 +189,9 @@ type JoinDepartment struct {
 }
 
 func (c JoinDepartment) decide(s State) ([]eventschemas.Payload, error) {
+	if err := reach(c.Actor, c.AccountID, role.EditAccount); err != nil {
+		return nil, err
+	}
 	if err := s.live(c.AccountID); err != nil {
 		return nil, err
 	}
@@ -233,6 +239,9 @@ type IssueToken struct {
 }
 
 func (c IssueToken) decide(s State) ([]eventschemas.Payload, error) {
+	if err := reach(c.Actor, c.AccountID, role.EditAccount); err != nil {
+		return nil, err
+	}
 	if err := s.live(c.AccountID); err != nil {
 		return nil, err
 	}
@@ -264,6 +273,9 @@ type RevokeTokens struct {
 }
 
 func (c RevokeTokens) decide(s State) ([]eventschemas.Payload, error) {
+	if err := reach(c.Actor, c.AccountID, role.EditAccount); err != nil {
+		return nil, err
+	}
 	if err := s.live(c.AccountID); err != nil {
 		return nil, err
 	}
@@ -292,6 +304,15 @@ func (s State) heldTokens(requested []string) ([]string, error) {
 	if len(requested) == 0 {
 		return nil, domain.Invalid("token_ids", "must name at least one token; "+
 			"send no body to revoke every token")
+	}
+	var blank []error
+	for i, id := range requested {
+		if strings.TrimSpace(id) == "" {
+			blank = append(blank, domain.Invalid(fmt.Sprintf("token_ids[%d]", i), "must not be empty"))
+		}
+	}
+	if len(blank) > 0 {
+		return nil, errors.Join(blank...)
 	}
 	var unknown []string
 	for _, id := range requested {

@@ -179,6 +179,13 @@ func containsID(ids []uint32, id uint32) bool {
 	return false
 }
 
+// HasCluster reports whether dataDir holds a cluster that Start would run
+// rather than create, so that a caller which must not create one (a
+// maintenance command) can tell beforehand.
+func HasCluster(dataDir string) bool {
+	return exists(filepath.Join(dataDir, "pgdata", "PG_VERSION"))
+}
+
 // initdb creates the cluster unless pgdata already holds one. It works in
 // a scratch directory and renames it into place, so that a crash during
 // initdb never leaves a half-made cluster behind.
