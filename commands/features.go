@@ -50,6 +50,9 @@ const FeatureKind = "feature"
 // A refused definition claims no id and appends nothing.
 func (f *Features) Create(ctx context.Context, meta Meta, actor access.Actor, def feature.Definition) (
 	int64, eventstore.AppendResult, error) {
+	if err := currentNames(ctx, f.log, &def); err != nil {
+		return 0, eventstore.AppendResult{}, fmt.Errorf("create feature: %w", err)
+	}
 	lib, err := f.lib.Library(ctx, def.DepartmentID, def.Steps)
 	if err != nil {
 		return 0, eventstore.AppendResult{}, fmt.Errorf("create feature: %w", err)
@@ -109,6 +112,9 @@ func (f *Features) Save(ctx context.Context, meta Meta, actor access.Actor, id i
 			}
 			def, err := edit(ctx, s.Current())
 			if err != nil {
+				return nil, err
+			}
+			if err := currentNames(ctx, f.log, &def); err != nil {
 				return nil, err
 			}
 			lib, err := f.lib.Library(ctx, def.DepartmentID, def.Steps)

@@ -102,8 +102,10 @@ func (f *Folders) Rename(ctx context.Context, meta Meta, actor access.Actor, id 
 }
 
 // Move puts folder id under parent (0: the root of department, or of the
-// folder's own department when department is 0). A move into another
-// department takes the sub-folders and the features inside along.
+// folder's own department when department is 0). Under a parent,
+// department is 0 or the parent's: any other is an invalid department. A
+// move into another department takes the sub-folders and the features
+// inside along.
 //
 // Moves are claimed on the folder tree streams of the departments they
 // leave and enter (TreeStream) before the folder's own FolderMoved, and

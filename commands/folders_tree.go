@@ -115,6 +115,9 @@ func (f *Folders) moveOnce(ctx context.Context, meta Meta, actor access.Actor, i
 	if err != nil {
 		return res, false, 0, 0, err
 	}
+	if err := f.parentsDepartment(ctx, actor, at, parent, department); err != nil {
+		return res, false, 0, 0, err
+	}
 	_, height, err := f.tree.Descendants(ctx, id)
 	if err != nil {
 		return res, false, 0, 0, err
@@ -144,6 +147,27 @@ func (f *Folders) moveOnce(ctx context.Context, meta Meta, actor access.Actor, i
 		return res, false, from, to, err
 	}
 	return res, true, from, to, nil
+}
+
+// parentsDepartment refuses a department, sent with a move under parent,
+// that is not the parent's (at's): a sub-folder is in its parent's
+// department, so such a move cannot be what was asked for. One that does
+// not exist or was deleted says so, to a member (or a SUPERUSER); to
+// others it is only not the parent's, which tells nothing of it. 0 is no
+// department sent.
+func (f *Folders) parentsDepartment(ctx context.Context, actor access.Actor, at folder.Placement,
+	parent, department int64) error {
+	if parent == 0 || department == 0 || department == at.DepartmentID {
+		return nil
+	}
+	if actor.InDepartment(department) {
+		if err := requireDepartment(ctx, f.log, "department", department); err != nil {
+			return err
+		}
+	}
+	return domain.Invalid("department", "%d is not the department of parent folder %d (that is %d): "+
+		"a sub-folder is in its parent's department; send parent_id 0 to move it to a department's root",
+		department, parent, at.DepartmentID)
 }
 
 // move runs moveOnce until it is not beaten to a stream, at most

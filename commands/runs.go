@@ -157,6 +157,11 @@ func (r *Runs) prepare(ctx context.Context, meta Meta, actor access.Actor, in Ru
 	if err := actor.Require(string(role.RunFeature)); err != nil {
 		return eventschemas.RunRequested{}, err
 	}
+	// The run carries the catalogue's names as they are now, not those of
+	// the version's save: a rename since does not save the feature.
+	if err := currentNames(ctx, r.log, &def); err != nil {
+		return eventschemas.RunRequested{}, err
+	}
 
 	if r.lib == nil || r.vars == nil {
 		return eventschemas.RunRequested{}, errors.New("the run commands have no feature library or variable source")

@@ -295,6 +295,25 @@ func (v *Variables) prepare(ctx context.Context, actor access.Actor, id int64, i
 		Name: in.Name, Based: in.Based, Encrypted: in.Encrypted, Value: value}, nil
 }
 
+// CheckDepartment refuses a department that actor is not a member of
+// (forbidden) or that does not exist or was deleted (invalid department),
+// read from its stream. The batch calls it before it looks up the
+// environment's name, so that neither an outsider nor a deleted
+// department learns anything of the names the catalogue holds.
+func (v *Variables) CheckDepartment(ctx context.Context, actor access.Actor, id int64) error {
+	if err := actor.RequireDepartment(id); err != nil {
+		return err
+	}
+	dep, err := LoadDepartment(ctx, v.log, id)
+	if err != nil {
+		return fmt.Errorf("check department %d: %w", id, err)
+	}
+	if !dep.Exists || dep.Deleted {
+		return domain.Invalid("department", "department %d does not exist", id)
+	}
+	return nil
+}
+
 // scope checks that actor may set a variable in in's scope and that the
 // scope exists, and returns the department of in's feature (0 without
 // one). Membership of the department is checked first and on its own: an

@@ -42,8 +42,11 @@ var (
 // Name returns "features".
 func (*Features) Name() string { return "features" }
 
-// Version returns the version of the tables and Apply logic.
-func (*Features) Version() int { return 3 }
+// Version returns the version of the tables and Apply logic. Version 4
+// keeps the feature's app_id and environment_id in columns, so that reads
+// show the catalogue's current names by id rather than the copies of the
+// last save.
+func (*Features) Version() int { return 4 }
 
 // DDL creates the tables. definition is the current FeatureDefinition
 // without its steps (which are rows of steps) as the JSON the API shows,
@@ -53,6 +56,8 @@ func (*Features) DDL() string {
 CREATE TABLE features (
 	feature_id bigint PRIMARY KEY,
 	department_id bigint NOT NULL DEFAULT 0,
+	app_id bigint NOT NULL DEFAULT 0,
+	environment_id bigint NOT NULL DEFAULT 0,
 	feature_name text NOT NULL DEFAULT '',
 	version integer NOT NULL DEFAULT 0,
 	definition text NOT NULL DEFAULT '{}',
@@ -228,10 +233,11 @@ func queueFeatureSaved(b *pgx.Batch, ev Event, e *eventschemas.FeatureSaved) err
 	}
 
 	b.Queue(`UPDATE features SET department_id = $2, feature_name = $3, version = $4, definition = $5,
-			continue_on_failure = $6, enabled_steps = $7, last_edited_by = $8, last_edited_date = $9
+			continue_on_failure = $6, enabled_steps = $7, last_edited_by = $8, last_edited_date = $9,
+			app_id = $10, environment_id = $11
 		WHERE feature_id = $1`,
 		e.FeatureID, def.DepartmentID, def.FeatureName, e.Version, string(defJSON), def.ContinueOnFailure,
-		feature.EnabledCount(steps), accountOfActor(ev.Actor), ev.OccurredAt)
+		feature.EnabledCount(steps), accountOfActor(ev.Actor), ev.OccurredAt, def.AppID, def.EnvironmentID)
 	b.Queue(hideInGone, e.FeatureID, def.DepartmentID)
 
 	// Steps that are gone lose their integer id; new ones get the next

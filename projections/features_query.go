@@ -83,7 +83,8 @@ func NewFeatureReader(pool *pgxpool.Pool) *FeatureReader { return &FeatureReader
 
 const featureColumns = `f.feature_id, f.definition, f.enabled_steps, f.version, f.created_by, f.created_on,
 	f.last_edited_date, f.schedule, f.schedule_zone,
-	c.account_id, c.name, c.email, e.account_id, e.name, e.email, ` + featureInfo
+	c.account_id, c.name, c.email, e.account_id, e.name, e.email, ` + featureInfo + `,
+	d.name, ap.name, en.name`
 
 // featureInfo is Cometa's "info" of a feature, the summary of its last run,
 // read from the runs read model (rm_runs.feature_last_run); null before the
@@ -101,7 +102,10 @@ const featureFrom = ` FROM rm_features.features f
 	LEFT JOIN rm_features.accounts c ON c.account_id = f.created_by AND f.created_by <> 0
 	LEFT JOIN rm_features.accounts e ON e.account_id = f.last_edited_by AND f.last_edited_by <> 0
 	LEFT JOIN rm_runs.feature_last_run i ON i.feature_id = f.feature_id
-	LEFT JOIN rm_features.accounts x ON x.account_id = i.executed_by`
+	LEFT JOIN rm_features.accounts x ON x.account_id = i.executed_by
+	LEFT JOIN rm_features.departments d ON d.department_id = f.department_id
+	LEFT JOIN rm_features.applications ap ON ap.app_id = f.app_id
+	LEFT JOIN rm_features.environments en ON en.environment_id = f.environment_id`
 
 // List returns the live features of the departments (all departments when
 // all is set), by id.
@@ -146,13 +150,25 @@ func scanFeature(row pgx.CollectableRow) (FeatureView, error) {
 		eName, eMail       *string
 		schedule, zoneName *string
 		info               []byte
+		dep, app, env      *string
 	)
 	if err := row.Scan(&v.FeatureID, &def, &v.Steps, &v.Version, &v.CreatedByID, &createdOn, &edited,
-		&schedule, &zoneName, &cID, &cName, &cMail, &eID, &eName, &eMail, &info); err != nil {
+		&schedule, &zoneName, &cID, &cName, &cMail, &eID, &eName, &eMail, &info,
+		&dep, &app, &env); err != nil {
 		return v, err
 	}
 	if err := json.Unmarshal(def, &v.FeatureDefinition); err != nil {
 		return v, fmt.Errorf("decode definition of feature %d: %w", v.FeatureID, err)
+	}
+	// The names are the catalogue's now, by id; the definition's copies
+	// are those of the last save, kept for an object since deleted.
+	for _, n := range []struct {
+		current *string
+		into    *string
+	}{{dep, &v.DepartmentName}, {app, &v.AppName}, {env, &v.EnvironmentName}} {
+		if n.current != nil {
+			*n.into = *n.current
+		}
 	}
 	v.CreatedOn = createdOn.UTC().Format(cometaDateMicro)
 	v.LastEditedDate = edited.UTC().Format(cometaDate)

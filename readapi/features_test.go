@@ -316,3 +316,58 @@ func TestFeatureFixtureRoundTrip(t *testing.T) {
 		t.Errorf("sending the steps back unchanged made version %d", feature.Results[0].Version)
 	}
 }
+
+// TestFeatureNamesAfterCatalogRename renames a feature's application and
+// environment: the feature reads with the new names at once, a save
+// afterwards stores them, and so does a run requested afterwards, even
+// when the save sends the old names and the same ids.
+func TestFeatureNamesAfterCatalogRename(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	created("{app}", "/backend/api/applications/", "app_id", map[string]any{"app_name": "Shop"})(t, f)
+	created("{env}", "/backend/api/environments/", "environment_id",
+		map[string]any{"environment_name": "Staging"})(t, f)
+	var out struct {
+		ID int64 `json:"feature_id"`
+	}
+	f.Srv.Do(t, http.MethodPost, "/backend/api/features/", f.Tokens["devops"], f.Expand(`{"feature_name": "Checkout",
+		"app_id": {app}, "environment_id": {env}, "department_id": {deptA},
+		"steps": {"steps_content": [{"step_keyword": "Given", "step_content": "Press Enter", "enabled": true}]}}`)).
+		Want(t, http.StatusCreated).JSON(t, &out)
+	feat := strconv.FormatInt(out.ID, 10)
+
+	f.Srv.Do(t, http.MethodPatch, f.Expand("/backend/api/applications/{app}/Shop2/"), f.Srv.AdminToken, nil).Want(t, 200)
+	f.Srv.Do(t, http.MethodPatch, f.Expand("/backend/api/environments/{env}/Stage2/"), f.Srv.AdminToken, nil).Want(t, 200)
+	settleAll(t, f.Srv)
+	r := f.Srv.Do(t, http.MethodGet, "/backend/api/features/"+feat+"/", f.Tokens["devops"], nil).Want(t, 200)
+	all(field("results.0.app_name", "Shop2"), field("results.0.environment_name", "Stage2"))(t, f, r)
+
+	f.Srv.Do(t, http.MethodPatch, "/backend/api/features/", f.Tokens["devops"], f.Expand(`{"feature_id": `+feat+`,
+		"app_id": {app}, "app_name": "Shop", "environment_id": {env}, "environment_name": "Staging",
+		"description": "after the renames"}`)).Want(t, 200)
+	saved := lastEventData(t, f.Srv, "feature-"+feat, "FeatureSaved")
+	if got := saved["definition"].(map[string]any); got["app_name"] != "Shop2" || got["environment_name"] != "Stage2" {
+		t.Errorf("FeatureSaved after the renames has app_name %v, environment_name %v; want Shop2, Stage2",
+			got["app_name"], got["environment_name"])
+	}
+
+	f.Srv.Do(t, http.MethodPatch, f.Expand("/backend/api/applications/{app}/Shop3/"), f.Srv.AdminToken, nil).Want(t, 200)
+	run := execTest(t, f, "devops", out.ID)
+	requested := lastEventData(t, f.Srv, fmt.Sprintf("run-%d", run.RunID), "RunRequested")
+	if requested["app_name"] != "Shop3" || requested["environment_name"] != "Stage2" {
+		t.Errorf("RunRequested after the renames has app_name %v, environment_name %v; want Shop3, Stage2",
+			requested["app_name"], requested["environment_name"])
+	}
+}
+
+// lastEventData returns the data of the last event of the type in stream.
+func lastEventData(t *testing.T, srv *apitest.Server, stream, eventType string) map[string]any {
+	t.Helper()
+	var data map[string]any
+	err := srv.Pool.QueryRow(context.Background(), `SELECT data FROM eventlog.events
+		WHERE stream = $1 AND type = $2 ORDER BY revision DESC LIMIT 1`, stream, eventType).Scan(&data)
+	if err != nil {
+		t.Fatalf("last %s of %s: %v", eventType, stream, err)
+	}
+	return data
+}

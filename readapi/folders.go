@@ -315,12 +315,11 @@ func (h *folderAPI) update(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		// Under a parent, a department sent must be the parent's: Move
+		// refuses any other rather than drop it.
 		parent, department := s.ParentID, body.department()
 		if body.ParentID != nil {
 			parent = *body.ParentID
-		}
-		if parent != 0 {
-			department = 0 // the parent's department it is
 		}
 		if last, _, err = h.commands.Move(ctx, h.meta(c), who.Actor, id, parent, department); err != nil {
 			return err

@@ -202,3 +202,43 @@ func TestFolderUnknownDepartment(t *testing.T) {
 		says("department: no such object: 999")(t, f, r)
 	})
 }
+
+// TestSubFolderDepartment moves, with a department, a sub-folder whose
+// parent stays: a sub-folder is in its parent's department, so a deleted
+// or unknown department is a 400 naming department, as at the root, and
+// a live one other than the parent's is a 400 saying so; each appends
+// nothing. The parent's own department is no change.
+func TestSubFolderDepartment(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	dir := newFolder(t, f, "devops", "Parent", "")
+	sub := newFolder(t, f, "devops", "Child", dir)
+	gone := f.Srv.Department(t, "Gone")
+	f.Srv.Do(t, http.MethodDelete, fmt.Sprintf("/backend/api/departments/%d/", gone), f.Srv.AdminToken, nil).
+		Want(t, 200)
+
+	for _, tc := range []struct {
+		as, department, says string
+	}{
+		{"admin", strconv.FormatInt(gone, 10), fmt.Sprintf("department: no such object: %d", gone)},
+		{"admin", "-1", "department: no such object: -1"},
+		{"admin", "{deptB}", "department: {deptB} is not the department of parent folder " + dir},
+		{"devops", "-1", "department: -1 is not the department of parent folder " + dir},
+		{"devops", "{deptB}", "department: {deptB} is not the department of parent folder " + dir},
+	} {
+		f.Srv.Unchanged(t, tc.as+" moving with department "+tc.department, func() {
+			r := f.Srv.Do(t, http.MethodPatch, "/backend/api/folders/", f.Tokens[tc.as],
+				f.Expand(`{"folder_id": `+sub+`, "department": `+tc.department+`}`)).Want(t, 400)
+			says(tc.says)(t, f, r)
+		})
+	}
+	f.Srv.Unchanged(t, "the parent's department", func() {
+		f.Srv.Do(t, http.MethodPatch, "/backend/api/folders/", f.Tokens["devops"],
+			f.Expand(`{"folder_id": `+sub+`, "department": {deptA}}`)).Want(t, 200)
+	})
+	f.Srv.Unchanged(t, "a root folder moved to a deleted department", func() {
+		r := f.Srv.Do(t, http.MethodPatch, "/backend/api/folders/", f.Tokens["admin"],
+			fmt.Sprintf(`{"folder_id": %s, "department": %d}`, dir, gone)).Want(t, 400)
+		says(fmt.Sprintf("department: no such object: %d", gone))(t, f, r)
+	})
+}

@@ -340,6 +340,11 @@ func (h *variableAPI) batch(c *fiber.Ctx, who Caller, body variableBody) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	// The department first: an outsider's 403, and a deleted department's
+	// 400, must not depend on which environment names exist.
+	if err := h.commands.CheckDepartment(ctx, who.Actor, *dep); err != nil {
+		return err
+	}
 	env, err := h.environment(ctx, body)
 	if err != nil {
 		return err

@@ -181,6 +181,39 @@ func TestVariableBatchDepartment(t *testing.T) {
 	field("data.0.department", "{deptB}")(t, f, r)
 }
 
+// TestVariableBatchDepartmentFirst: the batch checks the department before
+// it looks up the environment, so an outsider gets the same 403 whatever
+// environment it names (unknown, shared, by id), and a deleted department
+// is a 400 naming department even with an unknown environment name.
+func TestVariableBatchDepartmentFirst(t *testing.T) {
+	t.Parallel()
+	f := apitest.NewFixture(t, apitest.Start(t, apitest.Options{}))
+	for range 2 {
+		created("{twin}", "/backend/api/environments/", "environment_id",
+			map[string]any{"environment_name": "Twin"})(t, f)
+	}
+	items := `"variables": [{"variable_name": "a", "variable_value": "b"}]`
+	for _, env := range []string{`"environment_name": "NoSuchEnv"`, `"environment_name": "Default"`,
+		`"environment_name": "Twin"`, `"environment_id": 999`, `"environment_id": 1`} {
+		f.Srv.Unchanged(t, "an outsider with "+env, func() {
+			r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Tokens["devopsB"],
+				f.Expand(`{`+env+`, "department_id": {deptA}, `+items+`}`)).Want(t, http.StatusForbidden)
+			says("not a member of department {deptA}")(t, f, r)
+		})
+	}
+
+	gone := f.Srv.Department(t, "Gone")
+	f.Srv.Do(t, http.MethodDelete, fmt.Sprintf("/backend/api/departments/%d/", gone), f.Srv.AdminToken, nil).
+		Want(t, 200)
+	for _, dep := range []int64{gone, -1} {
+		f.Srv.Unchanged(t, fmt.Sprintf("department %d", dep), func() {
+			r := f.Srv.Do(t, http.MethodPost, "/backend/api/variables/", f.Srv.AdminToken,
+				fmt.Sprintf(`{"environment_name": "NoSuchEnv", "department_id": %d, %s}`, dep, items)).Want(t, 400)
+			says(fmt.Sprintf("department: department %d does not exist", dep))(t, f, r)
+		})
+	}
+}
+
 // readModelsHolding returns the read model tables (those of the rm_
 // schemas) with a row whose text holds any of needles.
 func readModelsHolding(t *testing.T, srv *apitest.Server, needles ...string) []string {
