@@ -150,7 +150,7 @@ func (h *runAPI) killTask(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	visible := h.visibleRunFeature(ctx, who, id)
 	if errors.Is(visible, domain.ErrNotFound) {
-		return h.killOrphaned(c, id, visible)
+		return h.killRunning(c, `r.feature_id = $3`, id, visible)
 	}
 	if visible != nil {
 		return visible
@@ -178,16 +178,17 @@ func (h *runAPI) killTask(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"success": true, "tasks": len(killed), "feature_result_ids": killed})
 }
 
-// killOrphaned kills the running results of feature id, which the caller
-// cannot see as a feature (deleted, with its department or alone), and
-// answers as killTask; with no such result it returns notFound.
-func (h *runAPI) killOrphaned(c *fiber.Ctx, id int64, notFound error) error {
+// killRunning kills the running results matching where (its argument is
+// $3) that the caller may see, and answers as killTask; with none it
+// returns notFound. It serves killTaskPID and killTask on a feature the
+// caller cannot see as a feature (deleted, with its department or alone).
+func (h *runAPI) killRunning(c *fiber.Ctx, where string, arg any, notFound error) error {
 	who := callerOf(c)
 	ctx := c.UserContext()
 	if err := h.catchUp(ctx, "runs"); err != nil {
 		return err
 	}
-	tasks, err := h.runningTasks(ctx, who, `r.feature_id = $3`, id)
+	tasks, err := h.runningTasks(ctx, who, where, arg)
 	if err != nil {
 		return err
 	}
@@ -212,7 +213,6 @@ func (h *runAPI) killOrphaned(c *fiber.Ctx, id int64, notFound error) error {
 // TODO(runs): a pid names a process only on one host; a runner-qualified
 // form (runner identity and pid) would make the kill exact.
 func (h *runAPI) killTaskPID(c *fiber.Ctx) error {
-	who := callerOf(c)
 	pid, err := pathID(c, "pid")
 	if err != nil {
 		return err
@@ -222,25 +222,7 @@ func (h *runAPI) killTaskPID(c *fiber.Ctx) error {
 	if pid > math.MaxInt32 {
 		return domain.Invalid("pid", "must be a process id (1 to %d), got %d", math.MaxInt32, pid)
 	}
-	ctx := c.UserContext()
-	if err := h.catchUp(ctx, "runs"); err != nil {
-		return err
-	}
-	tasks, err := h.runningTasks(ctx, who, `r.pid = $3`, pid)
-	if err != nil {
-		return err
-	}
-	if len(tasks) == 0 {
-		return fmt.Errorf("no running task with pid %d: %w", pid, domain.ErrNotFound)
-	}
-	if err := who.Require(string(role.RunFeature)); err != nil {
-		return err
-	}
-	killed, err := h.kill(c, tasks)
-	if err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"success": true, "tasks": len(killed), "feature_result_ids": killed})
+	return h.killRunning(c, `r.pid = $3`, pid, fmt.Errorf("no running task with pid %d: %w", pid, domain.ErrNotFound))
 }
 
 // task is a queued or running result.
